@@ -1,0 +1,62 @@
+"""The Typer app and the helpers every command shares. Commands live one group per module."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+
+app = typer.Typer(
+    name="longvid",
+    help="Answer questions about long videos: find the moments that matter, index archives, ask a video LLM.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def stdout_console():
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def print_json(data: Any) -> None:
+    """Machine output: one JSON document on stdout, nothing else."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def fmt_time(seconds: float | None) -> str:
+    """Seconds as H:MM:SS.mmm (people read timestamps better than floats)."""
+    if seconds is None:
+        return "-"
+    sign = "-" if seconds < 0 else ""
+    ms_total = round(abs(seconds) * 1000)
+    h, rem = divmod(ms_total, 3_600_000)
+    m, rem = divmod(rem, 60_000)
+    s, ms = divmod(rem, 1000)
+    return f"{sign}{h}:{m:02d}:{s:02d}.{ms:03d}"
+
+
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"longvid {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Answer questions about long videos. Set LONGVID_DEBUG=1 to see tracebacks."""

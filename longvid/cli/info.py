@@ -1,0 +1,54 @@
+"""`longvid info VIDEO`: what is in a video file (no decoding beyond a quick probe)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ._app import app, fmt_time, print_json, stdout_console
+
+
+@app.command()
+def info(
+    video: Path = typer.Argument(..., help="Video file to describe.", show_default=False),
+    backend: str = typer.Option("pyav", help="Decode backend (pyav, decord)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for programs."),
+) -> None:
+    """Show duration, frame rate, frame count, streams, rotation and keyframe spacing."""
+    from ..decode import probe
+
+    vi = probe(video, backend=backend)
+    if as_json:
+        print_json(vi.to_dict())
+        return
+    from rich.table import Table
+
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("file", vi.path)
+    table.add_row("container", vi.container)
+    table.add_row("video stream", f"#{vi.stream_index} {vi.codec} {vi.width}x{vi.height}" + (f" {vi.pix_fmt}" if vi.pix_fmt else ""))
+    table.add_row("rotation", f"{vi.rotation}°")
+    table.add_row("frame rate", f"{vi.fps:.3f} fps" + (" (variable)" if vi.is_vfr else ""))
+    table.add_row("frames", f"{vi.frame_count}" + ("" if vi.frame_count_exact else " (estimated)"))
+    table.add_row("start", fmt_time(vi.start_s))
+    table.add_row("duration", fmt_time(vi.duration_s))
+    table.add_row(
+        "keyframe spacing",
+        "-" if vi.keyframe_interval_s is None else f"{vi.keyframe_interval_s:.3f} s (median)",
+    )
+    for s in vi.streams:
+        detail = ", ".join(
+            x
+            for x in (
+                s.codec or "?",
+                f"{s.width}x{s.height}" if s.width else "",
+                f"{s.fps:.3f} fps" if s.fps else "",
+                s.language or "",
+            )
+            if x
+        )
+        table.add_row(f"stream #{s.index}", f"{s.kind}: {detail}")
+    stdout_console().print(table)

@@ -1,0 +1,181 @@
+"""Values that travel between stages. Small frozen dataclasses; times are always seconds (``_s``)
+on the video's own presentation timeline (start offsets included), frame positions are indices.
+
+This module imports only NumPy so that every stage (and the CLI) can use it cheaply.
+Stage-private types live in their stage package.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+FrameSource = Literal["uniform", "keyframe", "refined", "at"]
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy: dataclasses to dicts, NumPy scalars/arrays to Python numbers/lists."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class _ToDict:
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(self)
+
+
+# --- decode -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StreamInfo(_ToDict):
+    """One stream of a container, as probed (no decoding)."""
+
+    index: int
+    kind: str  # "video" | "audio" | "subtitle" | "data" | "attachment"
+    codec: str | None
+    language: str | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    frame_count: int | None = None
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VideoInfo(_ToDict):
+    """What ``longvid info`` shows. ``width``/``height`` are the display size (rotation applied)."""
+
+    path: str
+    container: str
+    stream_index: int  # the video stream that is decoded
+    codec: str
+    width: int
+    height: int
+    rotation: int  # degrees the coded picture is turned to display it (0, 90, 180, 270)
+    fps: float  # average frame rate
+    start_s: float  # presentation time of the first frame
+    duration_s: float
+    frame_count: int  # exact when the container says so, else estimated (see frame_count_exact)
+    frame_count_exact: bool
+    is_vfr: bool
+    keyframe_interval_s: float | None  # median spacing of keyframes, None when unknown
+    pix_fmt: str | None = None
+    bit_rate: int | None = None
+    streams: tuple[StreamInfo, ...] = ()
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + self.duration_s
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Frame:
+    """One decoded picture in display orientation with its exact presentation time."""
+
+    pts_s: float
+    index: int  # presentation-order index in the stream, 0-based
+    image: np.ndarray  # (H, W, 3) uint8 RGB
+    is_keyframe: bool = False
+    source: FrameSource = "uniform"
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+
+# --- scenes -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Scene(_ToDict):
+    """A shot: frames ``start_frame`` (inclusive) to ``end_frame`` (exclusive)."""
+
+    index: int
+    start_s: float
+    end_s: float
+    start_frame: int
+    end_frame: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+# --- search -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Moment(_ToDict):
+    """A time span that supports an answer, around the best-scoring frame ``peak_s``."""
+
+    start_s: float
+    end_s: float
+    score: float
+    peak_s: float
+    scene_index: int | None = None
+    video: str | None = None  # set by archive-wide search: the video's path
+
+    def overlaps(self, start_s: float, end_s: float) -> bool:
+        return self.start_s <= end_s and start_s <= self.end_s
+
+
+@dataclass(frozen=True, slots=True)
+class Selection(_ToDict):
+    """Frames chosen for the video LLM, sorted by time, with the relevance each was chosen for."""
+
+    timestamps_s: tuple[float, ...]
+    scores: tuple[float, ...]
+    strategy: str
+
+
+# --- answer -------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Cost(_ToDict):
+    """Accounting of one request; ``seconds`` maps stage name to wall seconds."""
+
+    frames_decoded: int = 0
+    frames_embedded: int = 0
+    frames_from_store: int = 0
+    tokens_before: int = 0
+    tokens_after: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceFrame(_ToDict):
+    pts_s: float
+    score: float
+    tokens: int  # visual tokens this frame kept (0 for the grounding answerer)
+
+
+@dataclass(slots=True)
+class Answer(_ToDict):
+    """The result of ``longvid ask``; ``to_dict()`` is the documented ``--json`` schema."""
+
+    video: str
+    question: str
+    text: str
+    answerer: str
+    moments: list[Moment]
+    evidence: list[EvidenceFrame]
+    cost: Cost
+    config: dict[str, Any] = field(default_factory=dict)
