@@ -1,0 +1,37 @@
+"""Query scoring and temporal search.
+
+* :mod:`.scoring` — query–frame relevance from embeddings (``frame_scores``, ``score_question``)
+* :mod:`.decouple` — question -> visible object/action phrases (rules, or an LLM callable)
+* :mod:`.tstar` — adaptive coarse-to-fine temporal search for videos that are not fully indexed
+
+Names are imported on first use so that ``import longvid.search`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "frame_scores": "longvid.search.scoring",
+    "score_question": "longvid.search.scoring",
+    "smooth_scores": "longvid.search.scoring",
+    "QueryScores": "longvid.search.scoring",
+    "decouple_question": "longvid.search.decouple",
+    "Decoupling": "longvid.search.decouple",
+    "tstar_search": "longvid.search.tstar",
+    "TStarResult": "longvid.search.tstar",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'longvid.search' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_LAZY))

@@ -1,0 +1,191 @@
+"""Query–frame relevance from embeddings.
+
+``frame_scores(frame_vectors, text_vectors)`` turns an (n, d) block of frame embeddings and an
+(m, d) block of text embeddings (the question, or its decoupled phrases) into one relevance score
+per frame:
+
+1. cosine similarity of every frame with every text (inputs are L2-normalised here, so stored
+   vectors of any scale work) -> (n, m);
+2. per text, a normalisation across the frames, so texts and queries are comparable:
+
+   * ``"zscore"`` (default): subtract the text's mean over the frames and divide by its standard
+     deviation. CLIP-style similarities sit in a narrow band whose offset depends on the text
+     ("a red star" and "red star jumping" differ by a constant); z-scores remove the offset and
+     scale, so phrases combine fairly and a score of 3 means "3 spreads above this video's
+     typical frame" for any question. A text equally similar to all frames scores 0 everywhere.
+   * ``"softmax"``: ``n * softmax(cos / temperature)`` over the frames: a relevance density with
+     mean 1 (temperature 0.01 matches CLIP's learned logit scale of 100). Sharper; emphasises the
+     few best frames.
+   * ``"none"``: raw cosine.
+3. combine the m columns: ``"mean"`` (all phrases count), ``"max"`` (any phrase suffices),
+   ``"min"`` (every phrase must be visible: a strict AND), or ``weights`` for a weighted mean.
+
+:func:`score_question` runs the whole path from a question string with any text encoder callable,
+decoupled into phrases (see :mod:`longvid.search.decouple`) or raw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+from ..types import _ToDict
+
+COMBINE = ("mean", "max", "min")
+NORMALIZE = ("zscore", "softmax", "none")
+
+
+def _as_matrix(values: object, what: str) -> np.ndarray:
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[None, :]
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise InvalidArgumentError(f"{what} must be a non-empty (rows, dim) array, got shape {x.shape}")
+    bad = np.argwhere(~np.isfinite(x))
+    if bad.size:
+        r, c = bad[0]
+        raise InvalidArgumentError(f"{what}[{r}, {c}] = {x[r, c]!r} is not a finite number", "re-embed that row")
+    norms = np.linalg.norm(x, axis=1)
+    zero = np.flatnonzero(norms == 0)
+    if zero.size:
+        raise InvalidArgumentError(f"{what}[{zero[0]}] is an all-zero vector", "it has no direction to compare")
+    return x / norms[:, None]
+
+
+def cosine_matrix(frame_vectors: np.ndarray, text_vectors: np.ndarray) -> np.ndarray:
+    """(n, m) cosine similarities; refuses mismatched dimensions, NaN and zero vectors."""
+    f = _as_matrix(frame_vectors, "frame_vectors")
+    q = _as_matrix(text_vectors, "text_vectors")
+    if f.shape[1] != q.shape[1]:
+        raise InvalidArgumentError(
+            f"frame vectors have dimension {f.shape[1]} but text vectors {q.shape[1]}",
+            "embed frames and text with the same model",
+        )
+    return f @ q.T
+
+
+def normalize_columns(sim: np.ndarray, method: str = "zscore", temperature: float = 0.01) -> np.ndarray:
+    """Per-text normalisation across frames (see the module docstring)."""
+    if method == "none":
+        return sim
+    if method == "zscore":
+        centred = sim - sim.mean(axis=0, keepdims=True)
+        std = sim.std(axis=0, keepdims=True)
+        # A text that matches every frame equally carries no information about *where*: 0.
+        return np.divide(centred, std, out=np.zeros_like(centred), where=std > 1e-12)
+    if method == "softmax":
+        if not temperature > 0:
+            raise InvalidArgumentError(f"temperature = {temperature!r} is invalid", "expected a positive number, e.g. 0.01")
+        logits = sim / temperature
+        logits -= logits.max(axis=0, keepdims=True)
+        e = np.exp(logits)
+        return sim.shape[0] * e / e.sum(axis=0, keepdims=True)
+    raise InvalidArgumentError(f"normalize = {method!r} is unknown", f"choose one of: {', '.join(NORMALIZE)}")
+
+
+def combine_columns(per_text: np.ndarray, combine: str = "mean", weights: Sequence[float] | None = None) -> np.ndarray:
+    if weights is not None:
+        w = np.asarray(weights, dtype=np.float64)
+        if w.shape != (per_text.shape[1],) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+            raise InvalidArgumentError(
+                f"weights = {list(np.ravel(w))!r} are invalid",
+                f"expected {per_text.shape[1]} non-negative numbers with a positive sum",
+            )
+        return per_text @ (w / w.sum())
+    if combine == "mean":
+        return per_text.mean(axis=1)
+    if combine == "max":
+        return per_text.max(axis=1)
+    if combine == "min":
+        return per_text.min(axis=1)
+    raise InvalidArgumentError(f"combine = {combine!r} is unknown", f"choose one of: {', '.join(COMBINE)}")
+
+
+def frame_scores(
+    frame_vectors: np.ndarray,
+    text_vectors: np.ndarray,
+    combine: str = "mean",
+    normalize: str = "zscore",
+    temperature: float = 0.01,
+    weights: Sequence[float] | None = None,
+) -> np.ndarray:
+    """One relevance score per frame, shape (n,), float64 (see the module docstring)."""
+    if combine not in COMBINE:
+        raise InvalidArgumentError(f"combine = {combine!r} is unknown", f"choose one of: {', '.join(COMBINE)}")
+    sim = cosine_matrix(frame_vectors, text_vectors)
+    return combine_columns(normalize_columns(sim, normalize, temperature), combine, weights)
+
+
+def smooth_scores(timestamps_s: np.ndarray, scores: np.ndarray, sigma_s: float) -> np.ndarray:
+    """Gaussian-weighted average of ``scores`` over time (irregular spacing is fine).
+
+    Lets a frame inherit relevance from its neighbours within about ``sigma_s``: a short event
+    then lifts the frames just before and after it, which a question about the event needs.
+    ``sigma_s = 0`` returns the scores unchanged.
+    """
+    t = np.asarray(timestamps_s, dtype=np.float64)
+    s = np.asarray(scores, dtype=np.float64)
+    if t.shape != s.shape or t.ndim != 1:
+        raise InvalidArgumentError(f"timestamps_s {t.shape} and scores {s.shape} must be 1-D of one length")
+    if not np.isfinite(sigma_s) or sigma_s < 0:
+        raise InvalidArgumentError(f"sigma_s = {sigma_s!r} is invalid", "expected 0 or more seconds")
+    if sigma_s == 0 or t.size < 2:
+        return s.copy()
+    out = np.empty_like(s)
+    reach = 4.0 * sigma_s  # beyond 4 sigma the weights are < 4e-4 of the centre's
+    lo = np.searchsorted(t, t - reach, side="left")
+    hi = np.searchsorted(t, t + reach, side="right")
+    for i in range(t.size):
+        w = np.exp(-0.5 * ((t[lo[i] : hi[i]] - t[i]) / sigma_s) ** 2)
+        out[i] = float(w @ s[lo[i] : hi[i]]) / float(w.sum())
+    return out
+
+
+@dataclass(frozen=True)
+class QueryScores(_ToDict):
+    """Scores of one question: the texts that were embedded, per-text and combined scores."""
+
+    question: str
+    texts: tuple[str, ...]  # the phrases (decoupled) or the question itself (raw)
+    method: str  # "raw", "rules" or "llm" (how the texts were obtained)
+    per_text: np.ndarray  # (n, m) normalised per-text scores
+    scores: np.ndarray  # (n,) combined
+
+
+def score_question(
+    frame_vectors: np.ndarray,
+    question: str,
+    encode_text: Callable[[list[str]], np.ndarray],
+    *,
+    decouple: bool = True,
+    llm: Callable[[str], str] | None = None,
+    combine: str = "mean",
+    normalize: str = "zscore",
+    temperature: float = 0.01,
+) -> QueryScores:
+    """Score frames for ``question``; ``encode_text(texts) -> (len(texts), d)`` is the text encoder.
+
+    ``decouple=True`` scores the question's object/action phrases (rules, or ``llm`` when given)
+    and combines them; ``decouple=False`` scores the raw question as one text.
+    """
+    from .decouple import decouple_question
+
+    if not isinstance(question, str) or not question.strip():
+        raise InvalidArgumentError(f"question = {question!r} is empty", "ask something about the video")
+    if decouple:
+        parts = decouple_question(question, llm=llm)
+        texts, method = parts.phrases, parts.method
+    else:
+        texts, method = (question.strip(),), "raw"
+    text_vectors = np.asarray(encode_text(list(texts)))
+    if text_vectors.ndim != 2 or text_vectors.shape[0] != len(texts):
+        raise InvalidArgumentError(
+            f"encode_text returned shape {text_vectors.shape} for {len(texts)} texts", "expected one row per text"
+        )
+    if combine not in COMBINE:
+        raise InvalidArgumentError(f"combine = {combine!r} is unknown", f"choose one of: {', '.join(COMBINE)}")
+    per_text = normalize_columns(cosine_matrix(frame_vectors, text_vectors), normalize, temperature)
+    return QueryScores(question, tuple(texts), method, per_text, combine_columns(per_text, combine))

@@ -1,0 +1,242 @@
+"""T*-style adaptive temporal search: score a few frames, zoom in where the scores are high.
+
+For a video that is not (fully) indexed, embedding every frame costs minutes on a CPU. Instead:
+
+1. **coarse**: score a sparse set of times (the keyframes the caller passes as
+   ``initial_times_s``, or an even grid);
+2. **distribution**: interpolate the visited scores over a fine time grid (linear between
+   visited times), keep only what lies above the ``top_quantile`` of the visited scores, spread
+   it to neighbours with a Gaussian whose width halves every round (coarse to fine), and mix in
+   ``explore`` of uniform mass so no region is ever ruled out;
+3. **sample** ``round_size`` new grid times from it (seeded, without replacement; visited
+   times have zero mass, so nothing is scored twice), score them, repeat;
+4. **stop** when ``max_evaluations`` are spent, the grid is exhausted, or the best
+   ``confirm_peaks`` peaks are *confirmed*: unchanged for ``patience`` rounds, both grid
+   neighbours of each peak visited (a true local maximum at full resolution), and each peak at
+   least ``confirm_z`` robust spreads (1.4826 × MAD) above the median visited score — the best
+   of a few hundred noise samples sits about 3 spreads up, so a noise bump is not "confirmed".
+
+The final ``budget`` frames are selected from the visited (time, score) pairs with a selection
+strategy (``topk`` by default, after optional temporal smoothing ``smooth_s``). The caller's
+``score_at(times_s) -> scores`` does the decoding, embedding (and storing) of the new times, so
+every frame scored here warms the store.
+
+Limits: the coarse pass must land near the answer. An event whose frames are the only ones that
+score above the noise, and shorter than the coarse spacing, can be missed; real scores usually
+rise around an event (its objects are on screen before and after it), which is what the
+refinement rounds climb.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+from ..select import select_frames
+from ..select._common import check_budget, even_targets
+from ..types import Selection, _ToDict
+
+ScoreFn = Callable[[np.ndarray], Sequence[float] | np.ndarray]
+
+
+@dataclass
+class TStarResult(_ToDict):
+    visited_times_s: np.ndarray  # sorted
+    visited_scores: np.ndarray
+    selection: Selection
+    evaluations: int  # frames scored (each one decoded and embedded by score_at)
+    rounds: int  # refinement rounds after the coarse pass
+    stop_reason: str  # "confirmed" | "max_evaluations" | "exhausted"
+    round_sizes: list[int] = field(default_factory=list)  # evaluations per pass, coarse first
+
+
+def _positive(name: str, value: Any, integer: bool = False) -> None:
+    ok = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.number))
+    if isinstance(value, bool) or not ok or not np.isfinite(value) or value <= 0:
+        kind = "a positive integer" if integer else "a positive number"
+        raise InvalidArgumentError(f"{name} = {value!r} is invalid", f"expected {kind}")
+
+
+def _gaussian_smooth(values: np.ndarray, sigma_steps: float) -> np.ndarray:
+    if sigma_steps < 0.5:
+        return values
+    half = int(math.ceil(4 * sigma_steps))
+    kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma_steps) ** 2)
+    padded = np.pad(values, half, mode="edge")
+    return np.convolve(padded, kernel / kernel.sum(), mode="valid")
+
+
+def _peaks(times: np.ndarray, scores: np.ndarray, count: int, gap_s: float) -> list[float]:
+    """Times of the ``count`` best visited scores at least ``gap_s`` apart (best first)."""
+    picked: list[float] = []
+    for i in np.argsort(-scores, kind="stable"):
+        if all(abs(times[i] - p) >= gap_s for p in picked):
+            picked.append(float(times[i]))
+            if len(picked) == count:
+                break
+    return picked
+
+
+def _standout(visited_scores: np.ndarray, peak_scores: np.ndarray) -> float:
+    """How far the weakest confirmed peak lies above the typical visited score, in robust spreads."""
+    centre = float(np.median(visited_scores))
+    spread = 1.4826 * float(np.median(np.abs(visited_scores - centre)))
+    if spread <= 0:
+        spread = float(np.std(visited_scores))
+    if spread <= 0:
+        return 0.0  # all visited scores equal: nothing stands out
+    return (float(np.min(peak_scores)) - centre) / spread
+
+
+def peaks_scores(times: np.ndarray, scores: np.ndarray, peaks: list[float]) -> np.ndarray:
+    return scores[np.searchsorted(times, peaks)]
+
+
+def tstar_search(
+    duration_s: float,
+    score_at: ScoreFn,
+    budget: int = 8,
+    *,
+    start_s: float = 0.0,
+    initial_times_s: Sequence[float] | np.ndarray | None = None,
+    grid_s: float = 0.5,
+    max_evaluations: int | None = None,
+    coarse_count: int | None = None,
+    round_size: int | None = None,
+    top_quantile: float = 0.9,
+    explore: float = 0.1,
+    confirm_peaks: int = 1,
+    confirm_z: float = 4.0,
+    patience: int = 2,
+    seed: int = 0,
+    strategy: str = "topk",
+    smooth_s: float = 0.0,
+    strategy_options: dict[str, Any] | None = None,
+) -> TStarResult:
+    """Adaptive search over [start_s, start_s + duration_s); see the module docstring.
+
+    Defaults: ``max_evaluations`` = 20 % of a 1 fps index (``ceil(0.2 * duration_s)``, at least
+    ``4 * budget``, at most the grid); ``coarse_count`` = 40 % of that (at least ``budget``);
+    ``round_size`` = a tenth of it (at least ``budget``). Same inputs and ``seed``, same result.
+    """
+    _positive("duration_s", duration_s)
+    _positive("grid_s", grid_s)
+    budget = check_budget(budget)
+    if not callable(score_at):
+        raise InvalidArgumentError(f"score_at = {score_at!r} is not callable", "pass a function times_s -> scores")
+    if not 0.0 <= top_quantile < 1.0:
+        raise InvalidArgumentError(f"top_quantile = {top_quantile!r} is invalid", "expected a share in [0, 1)")
+    if not 0.0 <= explore <= 1.0:
+        raise InvalidArgumentError(f"explore = {explore!r} is invalid", "expected a share in [0, 1]")
+    _positive("confirm_peaks", confirm_peaks, integer=True)
+    _positive("patience", patience, integer=True)
+    _positive("confirm_z", confirm_z)
+
+    grid = start_s + grid_s * np.arange(max(1, math.ceil(duration_s / grid_s - 1e-9)))
+    size = grid.size
+    if max_evaluations is None:
+        max_evaluations = min(size, max(4 * budget, math.ceil(0.2 * duration_s)))
+    _positive("max_evaluations", max_evaluations, integer=True)
+    max_evaluations = min(int(max_evaluations), size)
+    if coarse_count is None:
+        coarse_count = max(budget, round(0.4 * max_evaluations))
+    _positive("coarse_count", coarse_count, integer=True)
+    if round_size is None:
+        round_size = max(budget, math.ceil(max_evaluations / 10))
+    _positive("round_size", round_size, integer=True)
+
+    visited = np.zeros(size, dtype=bool)
+    scores = np.full(size, np.nan)
+    round_sizes: list[int] = []
+
+    def snap(times_s: np.ndarray) -> np.ndarray:
+        return np.unique(np.clip(np.rint((times_s - start_s) / grid_s), 0, size - 1).astype(np.int64))
+
+    def evaluate(idx: np.ndarray) -> None:
+        idx = idx[~visited[idx]][: max_evaluations - int(visited.sum())]
+        if idx.size == 0:
+            return
+        got = np.asarray(score_at(grid[idx].copy()), dtype=np.float64)
+        if got.shape != (idx.size,):
+            raise InvalidArgumentError(f"score_at returned shape {got.shape} for {idx.size} times", "return one score per time")
+        bad = np.flatnonzero(~np.isfinite(got))
+        if bad.size:
+            raise InvalidArgumentError(f"score_at returned {got[bad[0]]!r} for {grid[idx[bad[0]]]:.3f} s", "scores must be finite")
+        visited[idx] = True
+        scores[idx] = got
+        round_sizes.append(int(idx.size))
+
+    # Coarse pass.
+    if initial_times_s is not None:
+        first = snap(np.asarray(initial_times_s, dtype=np.float64))
+        if first.size == 0:
+            raise InvalidArgumentError("initial_times_s is empty", "pass None for an even coarse grid")
+        if first.size > max_evaluations:  # more keyframes than the budget: an even subset of them
+            first = first[np.linspace(0, first.size - 1, max_evaluations).round().astype(np.int64)]
+    else:
+        count = min(int(coarse_count), max_evaluations)
+        first = snap(even_targets(float(start_s), float(start_s + duration_s), count))
+    evaluate(first)
+    coarse_spacing_s = max(grid_s, duration_s / max(1, int(visited.sum())))
+    peak_gap_s = max(2 * grid_s, coarse_spacing_s)
+
+    rng = np.random.default_rng(seed)
+    rounds, stable, last_peaks, stop_reason = 0, 0, None, "max_evaluations"
+    while True:
+        done = int(visited.sum())
+        if done >= max_evaluations:
+            stop_reason = "max_evaluations"
+            break
+        if done >= size:
+            stop_reason = "exhausted"
+            break
+        vt, vs = grid[visited], scores[visited]
+        peaks = _peaks(vt, vs, confirm_peaks, peak_gap_s)
+        if last_peaks is not None and len(peaks) == len(last_peaks) and all(
+            abs(a - b) < grid_s / 2 for a, b in zip(peaks, last_peaks)
+        ):
+            stable += 1
+        else:
+            stable = 0
+        last_peaks = peaks
+        neighbours_done = all(
+            all(visited[j] for j in (k - 1, k + 1) if 0 <= j < size)
+            for k in np.rint((np.asarray(peaks) - start_s) / grid_s).astype(np.int64)
+        )
+        if stable >= patience and neighbours_done and _standout(vs, peaks_scores(vt, vs, peaks)) >= confirm_z:
+            stop_reason = "confirmed"
+            break
+
+        # Distribution over the grid from the visited scores.
+        curve = np.interp(grid, vt, vs)
+        cut = float(np.quantile(vs, top_quantile))
+        focus = np.clip(curve - cut, 0.0, None)
+        sigma_steps = max(1.0, coarse_spacing_s / grid_s / 2 ** (rounds + 1))
+        focus = _gaussian_smooth(focus, sigma_steps)
+        focus[visited] = 0.0
+        free = (~visited).astype(np.float64)
+        p = explore * free / free.sum()
+        if focus.sum() > 0:
+            p += (1.0 - explore) * focus / focus.sum()
+        else:
+            p = free / free.sum()
+        k = min(int(round_size), max_evaluations - done, int(np.count_nonzero(p)))
+        evaluate(rng.choice(size, size=k, replace=False, p=p / p.sum()))
+        rounds += 1
+
+    vt, vs = grid[visited], scores[visited]
+    selection = select_frames(vt, vs, budget, strategy=strategy, smooth_s=smooth_s, **(strategy_options or {}))
+    return TStarResult(
+        visited_times_s=vt,
+        visited_scores=vs,
+        selection=selection,
+        evaluations=int(visited.sum()),
+        rounds=rounds,
+        stop_reason=stop_reason,
+        round_sizes=round_sizes,
+    )
