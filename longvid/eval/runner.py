@@ -1,0 +1,150 @@
+"""Run a frame selector over annotated items and score it.
+
+The runner knows nothing about videos or models: the caller passes a *selector*, any callable
+``selector(item, frames) -> result`` where ``result`` is a :class:`~longvid.types.Selection`, a
+sequence of timestamps in seconds, or a pair ``(that, Cost)`` when the selector accounts for its
+work. The pipeline plugs in as ``lambda item, n: pipeline.select(item.video, item.question, n)``.
+
+    items = read_annotations("haystack.jsonl")
+    report = run_eval(items, selector, frames=8, strategy="tstar")
+    print(report.table()); json.dumps(report.to_dict())
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidArgumentError, LongvidError
+from ..select._common import check_budget
+from ..types import Cost, Selection, _ToDict
+from .annotations import HaystackItem
+from .metrics import DEFAULT_TOLERANCE_S, CostTotals, TemporalScore, macro_average, temporal_prf
+
+Selector = Callable[[HaystackItem, int], Any]
+
+
+@dataclass
+class ItemResult(_ToDict):
+    id: str
+    video: str
+    question: str
+    predicted_s: list[float]
+    gold_s: list[float]
+    precision: float
+    recall: float
+    f1: float
+    seconds: float  # wall time of the selector call
+    cost: Cost | None = None
+    error: str | None = None  # one-line error when the selector failed (counted as F1 0)
+
+
+@dataclass
+class EvalReport(_ToDict):
+    strategy: str
+    frames: int
+    tolerance_s: float
+    precision: float
+    recall: float
+    f1: float
+    failed: int
+    cost: CostTotals
+    items: list[ItemResult] = field(default_factory=list)
+
+    def table(self) -> str:
+        """A plain-text summary, one line per item then the macro average."""
+        lines = [f"{'id':<12} {'P':>5} {'R':>5} {'F1':>5} {'secs':>7}  question"]
+        for r in self.items:
+            mark = f"  [error: {r.error}]" if r.error else ""
+            lines.append(f"{r.id[:12]:<12} {r.precision:5.2f} {r.recall:5.2f} {r.f1:5.2f} {r.seconds:7.2f}  {r.question[:60]}{mark}")
+        lines.append(
+            f"{'macro':<12} {self.precision:5.2f} {self.recall:5.2f} {self.f1:5.2f} {self.cost.wall_seconds:7.2f}  "
+            f"{len(self.items)} items, {self.frames} frames, strategy {self.strategy}, "
+            f"{self.cost.frames_embedded} frames embedded, {self.failed} failed"
+        )
+        return "\n".join(lines)
+
+
+def _unpack(result: Any) -> tuple[list[float], Cost | None]:
+    cost = None
+    if isinstance(result, tuple) and len(result) == 2 and (result[1] is None or isinstance(result[1], Cost)):
+        result, cost = result
+    if isinstance(result, Selection):
+        times = list(result.timestamps_s)
+    elif isinstance(result, (Sequence, np.ndarray)) and not isinstance(result, (str, bytes)):
+        times = [float(x) for x in np.asarray(result, dtype=np.float64).ravel()]
+    else:
+        raise InvalidArgumentError(
+            f"selector returned {type(result).__name__}",
+            "return a Selection, a list of timestamps in seconds, or (one of those, Cost)",
+        )
+    return times, cost
+
+
+def run_eval(
+    items: Sequence[HaystackItem],
+    selector: Selector,
+    frames: int = 8,
+    *,
+    strategy: str = "custom",
+    tolerance_s: float = DEFAULT_TOLERANCE_S,
+    on_error: str = "raise",
+) -> EvalReport:
+    """Call ``selector`` on every item and score its timestamps against the gold ones.
+
+    ``on_error="record"`` keeps going when the selector raises a :class:`LongvidError` (a bad
+    video, say): the item is reported with its error and scores 0, so a failure never looks like
+    a success. ``"raise"`` (default) stops at the first error.
+    """
+    frames = check_budget(frames)
+    if on_error not in ("raise", "record"):
+        raise InvalidArgumentError(f"on_error = {on_error!r} is invalid", "choose 'raise' or 'record'")
+    if not np.isfinite(tolerance_s) or tolerance_s < 0:
+        raise InvalidArgumentError(f"tolerance_s = {tolerance_s!r} is invalid", "expected 0 or more seconds")
+    if not items:
+        raise InvalidArgumentError("no items to evaluate", "read them with read_annotations(path)")
+    results: list[ItemResult] = []
+    totals = CostTotals()
+    for item in items:
+        start = time.perf_counter()
+        error = None
+        try:
+            predicted, cost = _unpack(selector(item, frames))
+        except LongvidError as exc:
+            if on_error == "raise":
+                raise
+            predicted, cost, error = [], None, exc.one_line()
+        seconds = time.perf_counter() - start
+        score = temporal_prf(predicted, item.gold_s, tolerance_s) if predicted else TemporalScore(0.0, 0.0, 0.0)
+        results.append(
+            ItemResult(
+                id=item.id,
+                video=item.video,
+                question=item.question,
+                predicted_s=sorted(predicted),
+                gold_s=list(item.gold_s),
+                precision=score.precision,
+                recall=score.recall,
+                f1=score.f1,
+                seconds=seconds,
+                cost=cost,
+                error=error,
+            )
+        )
+        totals.add(cost, seconds)
+    mean = macro_average(TemporalScore(r.precision, r.recall, r.f1) for r in results)
+    return EvalReport(
+        strategy=strategy,
+        frames=frames,
+        tolerance_s=float(tolerance_s),
+        precision=mean.precision,
+        recall=mean.recall,
+        f1=mean.f1,
+        failed=sum(r.error is not None for r in results),
+        cost=totals,
+        items=results,
+    )
