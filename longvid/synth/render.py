@@ -1,0 +1,108 @@
+"""Rendering: a ``VideoSpec`` to a stream of RGB frames, and random single frames for training.
+
+Frames are produced one at a time (never the whole video in memory), so a video of any length
+renders in constant memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from .backgrounds import BACKGROUND_KINDS, GRAIN_FIELDS, Background, apply_gain
+from .plan import SceneSpec, VideoSpec
+from .shapes import draw_shape
+from .vocab import ALL_COMBOS, COLOURS, Combo
+
+_RGB = {name: np.array(rgb, dtype=np.uint8) for name, rgb in COLOURS.items()}
+
+
+def fade_gain(scene: SceneSpec, frame_index: int) -> float:
+    """Brightness factor of a frame from fades through black (1.0 outside fades)."""
+    k = frame_index - scene.start_frame
+    gain = 1.0
+    if scene.fade_in_frames and k < scene.fade_in_frames:
+        gain = (k + 1) / (scene.fade_in_frames + 1)
+    from_end = scene.end_frame - 1 - frame_index
+    if scene.fade_out_frames and from_end < scene.fade_out_frames:
+        gain = min(gain, (from_end + 1) / (scene.fade_out_frames + 1))
+    return gain
+
+
+def iter_frames(spec: VideoSpec, start_frame: int = 0, end_frame: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(frame_index, image)`` for frames ``start_frame`` to ``end_frame - 1``.
+
+    ``image`` is an (height, width, 3) uint8 RGB buffer that is reused: copy it to keep it.
+    """
+    end_frame = spec.frame_count if end_frame is None else min(end_frame, spec.frame_count)
+    buffer = np.empty((spec.height, spec.width, 3), dtype=np.uint8)
+    objects = sorted(spec.objects, key=lambda o: o.start_frame)
+    boxes = {o.id: o.boxes() for o in objects}
+    for scene in spec.scenes:
+        if scene.end_frame <= start_frame or scene.start_frame >= end_frame:
+            continue
+        background = Background.random(
+            scene.background, spec.width, spec.height, np.random.default_rng(scene.texture_seed)
+        )
+        in_scene = [o for o in objects if o.start_frame < scene.end_frame and o.end_frame > scene.start_frame]
+        for f in range(max(scene.start_frame, start_frame), min(scene.end_frame, end_frame)):
+            k = f - scene.start_frame
+            background.frame(k, out=buffer)
+            apply_gain(buffer, background.brightness(k) * fade_gain(scene, f))
+            for obj in in_scene:
+                if obj.start_frame <= f < obj.end_frame:
+                    box = boxes[obj.id][f - obj.start_frame]
+                    draw_shape(buffer, obj.shape, tuple(int(v) for v in box), _RGB[obj.colour])
+            yield f, buffer
+
+
+def render_frame(spec: VideoSpec, frame_index: int) -> np.ndarray:
+    """One frame, rendered on its own (a copy)."""
+    for _, image in iter_frames(spec, frame_index, frame_index + 1):
+        return image.copy()
+    raise IndexError(f"frame {frame_index} is outside 0..{spec.frame_count - 1}")
+
+
+@dataclass(frozen=True)
+class StillObject:
+    combo: Combo
+    box: tuple[int, int, int, int]
+
+
+def render_still(
+    rng: np.random.Generator,
+    width: int = 320,
+    height: int = 180,
+    max_objects: int = 3,
+    empty_probability: float = 0.1,
+) -> tuple[np.ndarray, list[StillObject]]:
+    """A random frame like those of generated videos: a background and 0..max_objects objects.
+
+    Used to train and test image-text models. Objects have distinct colour + shape combinations,
+    never overlap and lie fully inside the frame, with box sides from 14% to 42% of the height.
+    """
+    kind = BACKGROUND_KINDS[int(rng.integers(len(BACKGROUND_KINDS)))]
+    background = Background.random(kind, width, height, rng)
+    image = background.frame(int(rng.integers(0, 10_000)) * GRAIN_FIELDS + int(rng.integers(GRAIN_FIELDS)))
+    apply_gain(image, float(rng.uniform(0.75, 1.15)))
+    count = 0 if rng.random() < empty_probability else int(rng.integers(1, max_objects + 1))
+    picks = rng.choice(len(ALL_COMBOS), size=count, replace=False)
+    placed: list[StillObject] = []
+    for i in picks:
+        combo = ALL_COMBOS[int(i)]
+        for _ in range(20):
+            side = int(round(rng.uniform(0.14, 0.42) * height))
+            x0 = int(rng.integers(1, width - side))
+            y0 = int(rng.integers(1, height - side))
+            box = (x0, y0, x0 + side, y0 + side)
+            if all(box[2] + 3 <= o.box[0] or o.box[2] + 3 <= box[0] or box[3] + 3 <= o.box[1] or o.box[3] + 3 <= box[1]
+                   for o in placed):
+                placed.append(StillObject(combo, box))
+                draw_shape(image, combo.shape, box, _RGB[combo.colour])
+                break
+    return image, placed
+
+
+__all__ = ["iter_frames", "render_frame", "render_still", "StillObject", "fade_gain"]
