@@ -34,7 +34,7 @@ def _times(values: Sequence[float] | np.ndarray, what: str) -> np.ndarray:
     x = np.asarray(values, dtype=np.float64).ravel()
     bad = np.flatnonzero(~np.isfinite(x))
     if bad.size:
-        raise InvalidArgumentError(f"{what}[{bad[0]}] = {x[bad[0]]!r} is not a finite number of seconds")
+        raise InvalidArgumentError(f"{what}[{bad[0]}] = {float(x[bad[0]])!r} is not a finite number of seconds")
     return x
 
 

@@ -47,7 +47,7 @@ def _as_matrix(values: object, what: str) -> np.ndarray:
     bad = np.argwhere(~np.isfinite(x))
     if bad.size:
         r, c = bad[0]
-        raise InvalidArgumentError(f"{what}[{r}, {c}] = {x[r, c]!r} is not a finite number", "re-embed that row")
+        raise InvalidArgumentError(f"{what}[{r}, {c}] = {float(x[r, c])!r} is not a finite number", "re-embed that row")
     norms = np.linalg.norm(x, axis=1)
     zero = np.flatnonzero(norms == 0)
     if zero.size:
@@ -91,7 +91,7 @@ def combine_columns(per_text: np.ndarray, combine: str = "mean", weights: Sequen
         w = np.asarray(weights, dtype=np.float64)
         if w.shape != (per_text.shape[1],) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
             raise InvalidArgumentError(
-                f"weights = {list(np.ravel(w))!r} are invalid",
+                f"weights = {np.ravel(w).tolist()!r} are invalid",
                 f"expected {per_text.shape[1]} non-negative numbers with a positive sum",
             )
         return per_text @ (w / w.sum())

@@ -166,7 +166,7 @@ def tstar_search(
             raise InvalidArgumentError(f"score_at returned shape {got.shape} for {idx.size} times", "return one score per time")
         bad = np.flatnonzero(~np.isfinite(got))
         if bad.size:
-            raise InvalidArgumentError(f"score_at returned {got[bad[0]]!r} for {grid[idx[bad[0]]]:.3f} s", "scores must be finite")
+            raise InvalidArgumentError(f"score_at returned {float(got[bad[0]])!r} for {grid[idx[bad[0]]]:.3f} s", "scores must be finite")
         visited[idx] = True
         scores[idx] = got
         round_sizes.append(int(idx.size))

@@ -42,12 +42,12 @@ def check_inputs(timestamps_s: Sequence[float] | np.ndarray, scores: Sequence[fl
         )
     bad = np.flatnonzero(~np.isfinite(t))
     if bad.size:
-        raise InvalidArgumentError(f"timestamps_s[{bad[0]}] = {t[bad[0]]!r} is not a finite number of seconds")
+        raise InvalidArgumentError(f"timestamps_s[{bad[0]}] = {float(t[bad[0]])!r} is not a finite number of seconds")
     bad = np.flatnonzero(~np.isfinite(s))
     if bad.size:
         i = int(bad[0])
         raise InvalidArgumentError(
-            f"scores[{i}] = {s[i]!r} (at {t[i]:.3f} s) is not a finite number",
+            f"scores[{i}] = {float(s[i])!r} (at {t[i]:.3f} s) is not a finite number",
             "drop or re-score that frame; NaN/inf scores cannot be ranked",
         )
     steps = np.diff(t)
@@ -55,8 +55,8 @@ def check_inputs(timestamps_s: Sequence[float] | np.ndarray, scores: Sequence[fl
     if bad.size:
         i = int(bad[0])
         raise InvalidArgumentError(
-            f"timestamps_s must be strictly increasing, but timestamps_s[{i + 1}] = {t[i + 1]!r} "
-            f"follows {t[i]!r}",
+            f"timestamps_s must be strictly increasing, but timestamps_s[{i + 1}] = {float(t[i + 1])!r} "
+            f"follows {float(t[i])!r}",
             "sort the frames by time and drop duplicates",
         )
     return t, s, budget

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from ..types import Scene, Selection
-from ._common import check_inputs, even_targets, make_selection, minmax, nearest_unique
+from ._common import check_inputs, even_targets, is_flat, make_selection, minmax, nearest_unique, uniform_indices
 
 
 def bolt_weights(s: np.ndarray, power: float, floor: float) -> np.ndarray:
@@ -36,12 +36,10 @@ def its_indices(t: np.ndarray, weights: np.ndarray, budget: int) -> list[int]:
     """Frames at ``budget`` evenly spaced quantiles of ``weights``; duplicates moved to free neighbours."""
     if budget >= t.size:
         return list(range(t.size))
+    if is_flat(weights):  # equal mass everywhere is exactly uniform sampling
+        return uniform_indices(t, budget)
     cdf = np.cumsum(weights)
     total = float(cdf[-1])
-    if total <= 0:
-        weights = np.ones_like(weights)
-        cdf = np.cumsum(weights)
-        total = float(cdf[-1])
     quantiles = even_targets(0.0, total, budget)
     first = np.searchsorted(cdf, quantiles, side="left").clip(0, t.size - 1)
     # Collisions are resolved in time: the target of each quantile is its frame's time.
