@@ -189,11 +189,11 @@ def tstar_search(
     rounds, stable, last_peaks, stop_reason = 0, 0, None, "max_evaluations"
     while True:
         done = int(visited.sum())
-        if done >= max_evaluations:
-            stop_reason = "max_evaluations"
-            break
         if done >= size:
             stop_reason = "exhausted"
+            break
+        if done >= max_evaluations:
+            stop_reason = "max_evaluations"
             break
         vt, vs = grid[visited], scores[visited]
         peaks = _peaks(vt, vs, confirm_peaks, peak_gap_s)
