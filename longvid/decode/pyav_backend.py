@@ -1,0 +1,265 @@
+"""PyAV backend (default): FFmpeg through PyAV's bundled libraries.
+
+Exact timestamps come from each decoded frame's pts in the stream's time base (never from
+index / fps), rotation from the frame's display matrix, threading from the codec (frame + slice,
+``thread_type="AUTO"``). Scaling and RGB conversion use one long-lived swscale context per output
+size, which matters on the hot path (a new context per frame costs more than the scaling).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+from typing import Any
+
+import av
+import numpy as np
+from av.video.reformatter import VideoReformatter
+
+from ..errors import DecodeError
+from ..types import VideoInfo
+from . import _pyav_probe
+from .base import PTS_EPS_S, Decoded, Size, VideoReader, coded_size, display_size, rotate
+
+_FFmpegError = av.error.FFmpegError
+
+
+class PyAVReader(VideoReader):
+    name = "pyav"
+
+    def __init__(self, path, *, stream_index: int | None = None, threads: int = 0):
+        super().__init__(path, stream_index=stream_index, threads=threads)
+        self._meta: _pyav_probe.StreamMeta | None = None
+        self._scan: _pyav_probe.PacketScan | None = None
+        self._out_fmt = VideoReformatter()  # sampled frames
+        self._small_fmt = VideoReformatter()  # observer analysis pictures
+        self._cursor: _Cursor | None = None  # frames_at decode position, kept between calls
+        self._containers: list[Any] = []
+
+    # --- probing --------------------------------------------------------------------------------
+
+    def _probe(self) -> VideoInfo:
+        info, self._meta = _pyav_probe.probe_file(self.path, self.stream_index)
+        return info
+
+    @property
+    def meta(self) -> _pyav_probe.StreamMeta:
+        if self._meta is None:
+            self.info  # noqa: B018 (probing fills it)
+        assert self._meta is not None
+        return self._meta
+
+    def packet_scan(self) -> _pyav_probe.PacketScan:
+        """Every packet's pts and the keyframes (demux only, cached): pts -> frame index."""
+        if self._scan is None:
+            self._scan = _pyav_probe.scan_packets(self.path, self.meta.index)
+        return self._scan
+
+    # --- decoding -------------------------------------------------------------------------------
+
+    def _open(self) -> tuple[Any, Any]:
+        container = _pyav_probe.open_container(self.path)
+        self._containers.append(container)
+        stream = container.streams[self.meta.index]
+        ctx = stream.codec_context
+        ctx.thread_type = "AUTO"
+        ctx.thread_count = self.threads
+        return container, stream
+
+    def _release(self, container: Any) -> None:
+        if container in self._containers:
+            self._containers.remove(container)
+        container.close()
+
+    def _seek(self, container: Any, stream: Any, t_s: float, back: int = 0) -> None:
+        """Position the demuxer on the keyframe shown at or before ``t_s`` (``back`` more)."""
+        scan = self.packet_scan()
+        i = bisect.bisect_right(scan.key_pts_s, t_s + PTS_EPS_S) - 1 - back
+        container.seek(scan.key_seek_ts[i] if i >= 0 else scan.first_ts, stream=stream, backward=True)
+
+    def _frames_from(self, container: Any, stream: Any, t_s: float, keyframes_only: bool) -> Iterator[Decoded]:
+        """Decoded pictures from the keyframe before ``t_s`` on, verified: demuxers differ in
+        whether they seek by pts or dts, so when the first picture comes after ``t_s`` the seek
+        is repeated one keyframe further back."""
+        for back in range(4):
+            self._seek(container, stream, t_s, back)
+            frames = self._frames(container, stream, keyframes_only, counted=False)
+            first = next(frames, None)
+            if first is None:
+                return
+            if first.pts_s <= t_s + PTS_EPS_S or first.index == 0 or back == 3:
+                break
+            self.frames_decoded += 1  # the wasted picture still cost a decode
+            frames.close()
+        yield first
+        yield from frames
+
+    def _frames(self, container: Any, stream: Any, keyframes_only: bool, counted: bool) -> Iterator[Decoded]:
+        """Decoded pictures in presentation order; DecodeError after the last good one."""
+        meta = self.meta
+        num, den = meta.time_base.numerator, meta.time_base.denominator
+        default_dur = 1.0 / meta.fps if meta.fps > 0 else 0.0
+        scan_pts = None if counted else self.packet_scan().pts
+        if keyframes_only:
+            stream.codec_context.skip_frame = "NONKEY"
+        count = 0
+        last_pts_s: float | None = None
+
+        def make(frame: Any) -> Decoded:
+            nonlocal count, last_pts_s
+            if frame.pts is None:  # no timestamp at all: continue from the previous one
+                pts_s = (last_pts_s + default_dur) if last_pts_s is not None else meta.start_s
+            else:
+                pts_s = frame.pts * num / den
+            if scan_pts is None:
+                index = count
+            else:
+                index = bisect.bisect_left(scan_pts, frame.pts) if frame.pts is not None else count
+            count += 1
+            last_pts_s = pts_s
+            dur = frame.duration * num / den if frame.duration else None
+            return Decoded(pts_s, index, bool(frame.key_frame), frame, dur)
+
+        def damaged(exc: Exception) -> DecodeError:
+            where = "before the first frame" if last_pts_s is None else f"after {last_pts_s:.3f} s"
+            return DecodeError(
+                self.path,
+                f"damaged video data: decoding stopped {where} ({count} frames decoded; "
+                f"FFmpeg: {getattr(exc, 'strerror', None) or exc})",
+                frames_decoded=count,
+                stopped_at_s=last_pts_s,
+                hint="frames before that point are usable; re-encode or repair the file to get the rest",
+            )
+
+        try:
+            for packet in container.demux(stream):
+                if keyframes_only and packet.size and not packet.is_keyframe:
+                    continue  # the decoder would discard it anyway
+                for frame in packet.decode():
+                    yield make(frame)
+        except _FFmpegError as exc:
+            # Stop here. Pictures still inside the decoder are not drained: with frame threading
+            # the error surfaces a packet late, so they may already reference the damaged data.
+            raise damaged(exc) from None
+
+    def _decode(self, start_s: float | None, keyframes_only: bool) -> Iterator[Decoded]:
+        container, stream = self._open()
+        try:
+            if start_s is not None and start_s > self.info.start_s + PTS_EPS_S:
+                yield from self._frames_from(container, stream, start_s, keyframes_only)
+            else:
+                yield from self._frames(container, stream, keyframes_only, counted=not keyframes_only)
+        finally:
+            self._release(container)
+
+    # --- pixels -----------------------------------------------------------------------------------
+
+    def _to_rgb(self, decoded: Decoded, size: Size) -> np.ndarray:
+        frame = decoded.handle
+        info = self.info
+        if size is None:
+            cw, ch = frame.width, frame.height
+        else:
+            cw, ch = coded_size(info, *display_size(info, size, self.meta.sar))
+        if (cw, ch) == (frame.width, frame.height):
+            # native size: the same conversion as VideoFrame.to_ndarray(format="rgb24")
+            out = self._out_fmt.reformat(frame, format="rgb24", threads=1)
+        else:
+            out = self._out_fmt.reformat(frame, cw, ch, "rgb24", interpolation="AREA", threads=1)
+        return rotate(out.to_ndarray(), _rotation_cw(frame, info.rotation))
+
+    def _to_small(self, decoded: Decoded, width: int, height: int) -> np.ndarray:
+        frame = decoded.handle
+        small = self._small_fmt.reformat(frame, width, height, "rgb24", interpolation="FAST_BILINEAR", threads=1)
+        return small.to_ndarray()
+
+    # --- random access ----------------------------------------------------------------------------
+
+    def _locate(self, sorted_times_s: list[float]) -> list[Decoded]:
+        scan = self.packet_scan()
+        out = []
+        for t in sorted_times_s:
+            cur = self._cursor
+            if cur is None or not cur.can_reach(t, scan):
+                if cur is not None:
+                    cur.close()
+                cur = self._cursor = _Cursor(self, t)
+            out.append(cur.advance_to(t))
+        return out
+
+    def _close(self) -> None:
+        if self._cursor is not None:
+            self._cursor.close()
+            self._cursor = None
+        for container in list(self._containers):
+            self._release(container)
+
+
+def _rotation_cw(frame: Any, fallback: int) -> int:
+    try:
+        ccw = frame.rotation  # PyAV: counter-clockwise degrees of the display matrix
+    except AttributeError:  # pragma: no cover - older PyAV
+        return fallback
+    return int(round(-ccw / 90.0)) % 4 * 90
+
+
+class _Cursor:
+    """A decode position for ``frames_at``: seek once, then decode forward through sorted times."""
+
+    def __init__(self, reader: PyAVReader, t_s: float):
+        self.reader = reader
+        self.container, self.stream = reader._open()
+        self.held: Decoded | None = None  # last frame with pts <= the current time
+        self.ahead: Decoded | None = None  # first frame after it (one-frame look-ahead)
+        self.done = False
+        self._start(t_s)
+
+    def _start(self, t_s: float) -> None:
+        self.frames = self.reader._frames_from(self.container, self.stream, t_s, False)
+        self.held = self.ahead = None
+        self.done = False
+
+    def can_reach(self, t_s: float, scan: _pyav_probe.PacketScan) -> bool:
+        """True when decoding forward is no more work than seeking (same or earlier keyframe)."""
+        pos = self.ahead or self.held
+        if pos is None or self.held is None:
+            return False
+        if t_s + PTS_EPS_S < self.held.pts_s:
+            return False  # behind us
+        key_i = bisect.bisect_right(scan.key_pts_s, t_s + PTS_EPS_S) - 1
+        return key_i < 0 or scan.key_pts_s[key_i] <= pos.pts_s + PTS_EPS_S
+
+    def _next(self) -> Decoded | None:
+        if self.done:
+            return None
+        try:
+            d = next(self.frames)
+        except StopIteration:
+            self.done = True
+            return None
+        self.reader.frames_decoded += 1
+        return d
+
+    def advance_to(self, t_s: float) -> Decoded:
+        while True:
+            nxt = self.ahead if self.ahead is not None else self._next()
+            self.ahead = None
+            if nxt is None:
+                break
+            if nxt.pts_s <= t_s + PTS_EPS_S:
+                self.held = nxt
+                continue
+            self.ahead = nxt
+            break
+        if self.held is None:  # t before the first frame: the first frame is shown
+            if self.ahead is None:
+                raise DecodeError(self.reader.path, f"no frame could be decoded near {t_s:.3f} s")
+            self.held, self.ahead = self.ahead, None
+        return self.held
+
+    def close(self) -> None:
+        self.frames.close()
+        self.reader._release(self.container)
+
+
+__all__ = ["PyAVReader"]
