@@ -3,6 +3,7 @@
 * :mod:`.scoring` — query–frame relevance from embeddings (``frame_scores``, ``score_question``)
 * :mod:`.decouple` — question -> visible object/action phrases (rules, or an LLM callable)
 * :mod:`.tstar` — adaptive coarse-to-fine temporal search for videos that are not fully indexed
+* :mod:`.moments` — frame scores -> time spans (moments) around the best frames
 
 Names are imported on first use so that ``import longvid.search`` stays cheap.
 """
@@ -21,6 +22,7 @@ _LAZY = {
     "Decoupling": "longvid.search.decouple",
     "tstar_search": "longvid.search.tstar",
     "TStarResult": "longvid.search.tstar",
+    "find_moments": "longvid.search.moments",
 }
 
 
