@@ -1,0 +1,133 @@
+"""Integrity check, repair and garbage collection (``longvid store check|gc|info``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import StoreCorruptError
+from .records import CheckReport
+from .segments import SEGMENT_DIR, SUFFIX, TMP_PREFIX, read_segment
+
+
+class MaintenanceMixin:
+    def check(self) -> CheckReport:
+        """SQLite ``integrity_check`` and foreign keys; every segment present, unchanged (SHA-256),
+        readable by FAISS, holding exactly its run's frame ids; run counts consistent."""
+        report = CheckReport(db_file=str(self.db_file))
+        with self.errors():
+            result = [r[0] for r in self.conn.execute("PRAGMA integrity_check").fetchall()]
+            if result != ["ok"]:
+                report.problems += [f"SQLite: {r}" for r in result[:10]]
+                return report  # nothing below can be trusted
+            for table, rowid, parent, _ in self.conn.execute("PRAGMA foreign_key_check").fetchall()[:10]:
+                report.problems.append(f"SQLite: {table} row {rowid} points to a missing {parent} row")
+            c = self.conn
+            report.videos = c.execute("SELECT COUNT(*) FROM videos").fetchone()[0]
+            report.runs = c.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+            report.frames = c.execute("SELECT COUNT(*) FROM frames").fetchone()[0]
+            runs = c.execute(
+                "SELECT r.id, r.frames_added, (SELECT COUNT(*) FROM frames f WHERE f.run_id = r.id), "
+                "s.file, s.count, s.dim, s.size_bytes, s.sha256 FROM runs r LEFT JOIN segments s ON s.run_id = r.id"
+            ).fetchall()
+        registered = set()
+        for run_id, added, frame_count, file, count, dim, size, sha in runs:
+            if added != frame_count:
+                report.problems.append(f"run {run_id}: {frame_count} frames stored, {added} recorded")
+                report.damaged_runs.append(run_id)
+                continue
+            if file is None:
+                if frame_count:
+                    report.problems.append(f"run {run_id}: {frame_count} frames but no vector segment")
+                    report.damaged_runs.append(run_id)
+                continue
+            registered.add(file)
+            report.segments += 1
+            try:
+                segment = read_segment(self.root, file, count=count, dim=dim, size_bytes=size, sha256=sha)
+            except StoreCorruptError as exc:
+                report.problems.append(f"run {run_id}: {exc.message}")
+                report.damaged_runs.append(run_id)
+                continue
+            ids = {r[0] for r in self._query("SELECT id FROM frames WHERE run_id = ?", (run_id,))}
+            if ids != set(segment.ids.tolist()):
+                report.problems.append(f"run {run_id}: segment {file} ids differ from the run's frames")
+                report.damaged_runs.append(run_id)
+                continue
+            report.vectors += count
+        report.orphan_files = sorted(set(self._segment_files()) - registered)
+        return report
+
+    def _segment_files(self) -> list[str]:
+        base = self.root / SEGMENT_DIR
+        if not base.is_dir():
+            return []
+        return [
+            p.relative_to(self.root).as_posix()
+            for p in base.rglob("*")
+            if p.is_file() and (p.name.endswith(SUFFIX) or p.name.startswith(TMP_PREFIX))
+        ]
+
+    def gc(self) -> list[str]:
+        """Delete segment files no run owns (left by killed runs). Returns their names.
+
+        Runs create and register segment files inside their write transaction, so while this
+        holds the write lock no file can be between 'written' and 'registered'.
+        """
+        removed = []
+        with self.transaction() as c:
+            registered = {r[0] for r in c.execute("SELECT file FROM segments").fetchall()}
+            for name in self._segment_files():
+                if name not in registered:
+                    try:
+                        (self.root / name).unlink()
+                        removed.append(name)
+                    except FileNotFoundError:
+                        pass
+        for folder in sorted((self.root / SEGMENT_DIR).glob("m*"), reverse=True):
+            try:
+                folder.rmdir()  # only when empty
+            except OSError:
+                pass
+        return removed
+
+    def repair(self) -> tuple[CheckReport, list[int]]:
+        """Drop runs whose vectors are damaged or missing (their videos get re-indexed on next use),
+        then collect orphaned files. Everything else stays. Returns (report before, dropped runs)."""
+        report = self.check()
+        if any(p.startswith("SQLite:") for p in report.problems):
+            raise StoreCorruptError(
+                f"store database {self.db_file} is damaged ({report.problems[0]})",
+                "move that file aside and index again (the store is a cache; the videos are untouched)",
+            )
+        dropped = sorted(set(report.damaged_runs))
+        files = []
+        with self.transaction() as c:
+            for run_id in dropped:
+                row = c.execute("SELECT file FROM segments WHERE run_id = ?", (run_id,)).fetchone()
+                if row:
+                    files.append(row[0])
+                c.execute("DELETE FROM runs WHERE id = ?", (run_id,))  # frames, scenes, segment rows cascade
+        for name in files:
+            self.segments.discard(name)
+            try:
+                (self.root / name).unlink()
+            except OSError:
+                pass
+        self.gc()
+        return report, dropped
+
+    def info(self) -> dict[str, Any]:
+        """Counts and sizes for ``longvid store info``."""
+        with self.errors():
+            c = self.conn
+            models = [
+                {"model_id": m, "dim": d, "videos": v, "vectors": n or 0}
+                for m, d, v, n in c.execute(
+                    "SELECT m.model_id, m.dim, (SELECT COUNT(DISTINCT video_id) FROM segments s WHERE s.model = m.id), "
+                    "(SELECT SUM(count) FROM segments s WHERE s.model = m.id) FROM models m ORDER BY m.id"
+                ).fetchall()
+            ]
+            counts = {t: c.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("videos", "runs", "frames", "segments", "text_cache")}
+        size = sum(p.stat().st_size for p in Path(self.root).rglob("*") if p.is_file())
+        return {"path": str(self.root), "db_file": str(self.db_file), "size_bytes": size, **counts, "models": models}

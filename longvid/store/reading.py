@@ -1,0 +1,199 @@
+"""Reads: a video's frames, scenes and vectors for one model; FAISS scoring and archive-wide search;
+the text-embedding cache.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelMismatchError, NotIndexedError, StoreCorruptError, StoreError, StoreLockedError
+from ..types import Scene
+from .records import Hit, StoredFrames
+from .segments import Segment, read_segment
+
+
+class ReadMixin:
+    # --- frames, scenes, vectors ----------------------------------------------------------------
+
+    def frames(self, video_id: int, model_id: str) -> StoredFrames:
+        """Every stored frame of a video for one model, sorted by time."""
+        rows = self._query(
+            "SELECT f.id, f.pts_s, f.frame_index, COALESCE(f.scene_index, -1), f.source FROM frames f "
+            "JOIN models m ON m.id = f.model WHERE f.video_id = ? AND m.model_id = ? ORDER BY f.pts_s, f.frame_index",
+            (video_id, model_id),
+        )
+        cols = list(zip(*rows)) if rows else [(), (), (), (), ()]
+        return StoredFrames(
+            np.array(cols[0], np.int64),
+            np.array(cols[1], np.float64),
+            np.array(cols[2], np.int64),
+            np.array(cols[3], np.int64),
+            np.array(cols[4], dtype=object),
+        )
+
+    def scenes(self, video_id: int, model_id: str) -> list[Scene]:
+        with self.errors():
+            pk = self._model_pk(model_id)
+            return [] if pk is None else self._current_scenes(self.conn, video_id, pk)
+
+    def _require(self, video_id: int, model_id: str, query_dim: int | None = None) -> tuple[int, int]:
+        """(model row id, dim) for a video indexed with ``model_id``; clear errors otherwise."""
+        rows = self._query("SELECT id, dim FROM models WHERE model_id = ?", (model_id,))
+        has = rows and self._query("SELECT 1 FROM frames WHERE video_id = ? AND model = ? LIMIT 1", (video_id, rows[0][0]))
+        if not has:
+            others = self.indexed_models(video_id)
+            raise NotIndexedError(
+                f"video #{video_id} has no embeddings for model {model_id!r}"
+                + (f" (it is indexed with {', '.join(others)})" if others else ""),
+                "index it with this model first (`longvid index VIDEO --model ...`)",
+            )
+        pk, dim = rows[0]
+        if query_dim is not None and query_dim != dim:
+            raise ModelMismatchError(
+                f"query vectors have dimension {query_dim} but model {model_id!r} stores {dim}",
+                "encode the query with the same model the video was indexed with",
+            )
+        return pk, dim
+
+    def _segments(self, where: str, params: tuple) -> list[Segment]:
+        rows = self._query(f"SELECT file, count, dim, size_bytes FROM segments WHERE {where} ORDER BY id", params)
+        out = []
+        for file, count, dim, size in rows:
+            segment = self.segments.get(file)
+            if segment is None:
+                segment = read_segment(self.root, file, count=count, dim=dim, size_bytes=size)
+                self.segments.put(segment)
+            out.append(segment)
+        return out
+
+    def _place(self, frames: StoredFrames, segments: list[Segment]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """For each segment, the positions of its vectors in ``frames`` (which is in time order)."""
+        order = np.argsort(frames.ids, kind="stable")
+        sorted_ids = frames.ids[order]
+        placed, seen = [], np.zeros(len(frames), bool)
+        for seg in segments:
+            at = np.searchsorted(sorted_ids, seg.ids)
+            if len(seg.ids) and (at.max() >= len(sorted_ids) or not np.array_equal(sorted_ids[at], seg.ids)):
+                raise StoreCorruptError(f"vector segment {self.root / seg.file} holds ids unknown to the store", "run `longvid store check --repair`")
+            placed.append(order[at])
+            seen[order[at]] = True
+        if not seen.all():
+            raise StoreCorruptError(f"{int((~seen).sum())} stored frames have no vectors in {self.root}", "run `longvid store check --repair`")
+        return order, placed
+
+    def vectors(self, video_id: int, model_id: str) -> tuple[StoredFrames, np.ndarray]:
+        """Frames (time order) and their vectors, row for row."""
+        pk, dim = self._require(video_id, model_id)
+        frames = self.frames(video_id, model_id)
+        segments = self._segments("video_id = ? AND model = ?", (video_id, pk))
+        _, placed = self._place(frames, segments)
+        out = np.empty((len(frames), dim), np.float32)
+        for seg, rows in zip(segments, placed):
+            out[rows] = seg.vectors
+        return frames, out
+
+    # --- scoring --------------------------------------------------------------------------------
+
+    def scores(self, video_id: int, model_id: str, query: np.ndarray) -> tuple[StoredFrames, np.ndarray]:
+        """Inner product of each query vector with every stored frame of the video, by FAISS.
+
+        Returns the frames (time order) and an (m, n) score matrix, one row per query vector.
+        """
+        query = _as_query(query)
+        pk, _ = self._require(video_id, model_id, query.shape[1])
+        frames = self.frames(video_id, model_id)
+        segments = self._segments("video_id = ? AND model = ?", (video_id, pk))
+        order, _ = self._place(frames, segments)
+        sorted_ids = frames.ids[order]
+        out = np.empty((len(query), len(frames)), np.float32)
+        for seg in segments:
+            distances, ids = seg.index.search(query, seg.index.ntotal)  # every frame, best first
+            out[np.arange(len(query))[:, None], order[np.searchsorted(sorted_ids, ids)]] = distances
+        return frames, out
+
+    def search_all(self, model_id: str, query: np.ndarray, k: int = 10) -> list[list[Hit]]:
+        """The ``k`` best frames over every video indexed with ``model_id``, per query vector.
+
+        Exact (flat) search over all of the model's segments; archive-scale approximate indexes
+        are built on top of these segments.
+        """
+        query = _as_query(query)
+        if k < 1:
+            from ..errors import InvalidArgumentError
+
+            raise InvalidArgumentError(f"k = {k} is invalid", "expected at least 1")
+        rows = self._query("SELECT id, dim FROM models WHERE model_id = ?", (model_id,))
+        if not rows:
+            raise NotIndexedError(f"no video is indexed with model {model_id!r}", "index some videos with it first")
+        pk, dim = rows[0]
+        if query.shape[1] != dim:
+            raise ModelMismatchError(f"query vectors have dimension {query.shape[1]} but model {model_id!r} stores {dim}")
+        all_d, all_i = [], []
+        for seg in self._segments("model = ?", (pk,)):
+            distances, ids = seg.index.search(query, min(k, seg.index.ntotal))
+            all_d.append(distances)
+            all_i.append(ids)
+        if not all_d:
+            return [[] for _ in range(len(query))]
+        distances, ids = np.concatenate(all_d, axis=1), np.concatenate(all_i, axis=1)
+        best = np.argsort(-distances, axis=1, kind="stable")[:, :k]
+        wanted = sorted({int(i) for i in np.take_along_axis(ids, best, 1).ravel()})
+        where = {r[0]: r[1:] for r in self._frame_rows(wanted)}
+        return [
+            [Hit(where[int(ids[q, j])][0], int(ids[q, j]), where[int(ids[q, j])][1], float(distances[q, j])) for j in best[q]]
+            for q in range(len(query))
+        ]
+
+    def _frame_rows(self, ids: list[int]) -> list[tuple]:
+        out = []
+        for start in range(0, len(ids), 900):  # SQLite's parameter limit
+            chunk = ids[start : start + 900]
+            out += self._query(f"SELECT id, video_id, pts_s FROM frames WHERE id IN ({','.join('?' * len(chunk))})", tuple(chunk))
+        return out
+
+    # --- text cache -----------------------------------------------------------------------------
+
+    def text_vectors(self, encoder: Any, texts: list[str]) -> np.ndarray:
+        """Text embeddings from the cache, encoding (and caching) only the texts never seen."""
+        texts = list(texts)
+        rows = self._query("SELECT id, dim FROM models WHERE model_id = ?", (encoder.model_id,))
+        if rows and rows[0][1] != encoder.dim:
+            raise ModelMismatchError(f"model {encoder.model_id!r} is stored with dimension {rows[0][1]}, the encoder gives {encoder.dim}")
+        found: dict[str, np.ndarray] = {}
+        if rows:
+            unique = sorted(set(texts))
+            for start in range(0, len(unique), 900):
+                chunk = unique[start : start + 900]
+                for text, blob in self._query(
+                    f"SELECT text, vector FROM text_cache WHERE model = ? AND text IN ({','.join('?' * len(chunk))})",
+                    (rows[0][0], *chunk),
+                ):
+                    vector = np.frombuffer(blob, np.float32)
+                    if vector.shape == (encoder.dim,):
+                        found[text] = vector
+        missing = sorted({t for t in texts if t not in found})
+        if missing:
+            fresh = encoder.encode_text(missing)
+            found.update(zip(missing, fresh))
+            try:
+                self.put_text_vectors(encoder.model_id, missing, fresh)
+            except StoreLockedError:
+                pass  # a cache: another writer holds the store, skip it this time
+            except StoreCorruptError:
+                raise
+            except StoreError:
+                pass  # e.g. a read-only store: answering matters more than caching
+        return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
+
+
+def _as_query(query: np.ndarray) -> np.ndarray:
+    query = np.ascontiguousarray(np.asarray(query, dtype=np.float32))
+    if query.ndim == 1:
+        query = query[None, :]
+    if query.ndim != 2 or query.shape[0] == 0:
+        from ..errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f"query vectors have shape {query.shape}", "expected (dim,) or (queries, dim)")
+    return query

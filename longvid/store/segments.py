@@ -1,0 +1,170 @@
+"""Vector segments: immutable FAISS files, one per index run, ``IndexIDMap2`` over ``IndexFlatIP``
+whose ids are the SQLite row ids of the frames they embed.
+
+A segment is written to a temporary name, flushed to disk and renamed into place while the run's
+SQLite transaction is still open; the transaction then registers it (name, count, dimension,
+SHA-256). A run killed before the commit leaves at most an unregistered file, which readers never
+look at and ``gc`` removes. Files are never modified after the rename, so a loaded segment can be
+cached by name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import StoreCorruptError
+
+SEGMENT_DIR = "segments"
+SUFFIX = ".faiss"
+TMP_PREFIX = ".tmp-"
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A loaded segment: frame ids, their vectors (rows in the same order) and the FAISS index."""
+
+    file: str
+    ids: np.ndarray  # (n,) int64
+    vectors: np.ndarray  # (n, d) float32
+    index: object  # faiss.IndexIDMap2
+
+    @property
+    def nbytes(self) -> int:
+        return self.ids.nbytes + self.vectors.nbytes  # vectors is a view into the index
+
+
+def new_segment_name(model_pk: int) -> str:
+    """A store-relative file name no other run can pick."""
+    return f"{SEGMENT_DIR}/m{model_pk}/{uuid.uuid4().hex}{SUFFIX}"
+
+
+def build_index(ids: np.ndarray, vectors: np.ndarray):
+    import faiss
+
+    index = faiss.IndexIDMap2(faiss.IndexFlatIP(int(vectors.shape[1])))
+    if len(ids):
+        index.add_with_ids(np.ascontiguousarray(vectors, np.float32), np.ascontiguousarray(ids, np.int64))
+    return index
+
+
+def write_segment(root: Path, name: str, ids: np.ndarray, vectors: np.ndarray) -> tuple[int, str]:
+    """Write a segment durably under its final name; returns (size in bytes, SHA-256)."""
+    import faiss
+
+    data = faiss.serialize_index(build_index(ids, vectors)).tobytes()
+    final = root / name
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(TMP_PREFIX + final.name)
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, final)
+    _fsync_dir(final.parent)
+    return len(data), hashlib.sha256(data).hexdigest()
+
+
+def read_segment(root: Path, name: str, *, count: int, dim: int, size_bytes: int, sha256: str | None = None) -> Segment:
+    """Load a registered segment, checking it is the file that was registered.
+
+    Size, count and dimension are always checked (cheap); the SHA-256 only when given (the
+    integrity check passes it; searches skip the hashing).
+    """
+    import faiss
+
+    path = root / name
+    fix = "run `longvid store check --repair` to drop the damaged run (its video is re-indexed on next use)"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise StoreCorruptError(f"vector segment {path} is missing", fix) from None
+    except OSError as exc:
+        raise StoreCorruptError(f"vector segment {path} cannot be read ({exc.strerror})", fix) from None
+    if len(data) != size_bytes:
+        raise StoreCorruptError(f"vector segment {path} has {len(data)} bytes, {size_bytes} were written", fix)
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise StoreCorruptError(f"vector segment {path} does not match its checksum", fix)
+    try:
+        index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+        ids = faiss.vector_to_array(index.id_map).astype(np.int64)
+        vectors = _flat_view(index)
+    except (RuntimeError, AttributeError) as exc:
+        raise StoreCorruptError(f"vector segment {path} is not a readable FAISS index ({str(exc).splitlines()[0][:80]})", fix) from None
+    if index.ntotal != count or index.d != dim:
+        raise StoreCorruptError(
+            f"vector segment {path} holds {index.ntotal} vectors of dimension {index.d}, "
+            f"the store expects {count} of dimension {dim}",
+            fix,
+        )
+    return Segment(name, ids, vectors, index)
+
+
+def _flat_view(index) -> np.ndarray:
+    """The vectors inside an IndexIDMap2(IndexFlatIP) as a read-only NumPy view (no copy; the
+    Segment keeps the index alive)."""
+    import faiss
+
+    flat = faiss.downcast_index(index.index)
+    n, d = index.ntotal, index.d
+    if n == 0:
+        return np.zeros((0, d), np.float32)
+    view = faiss.rev_swig_ptr(flat.get_xb(), n * d).reshape(n, d)
+    view.flags.writeable = False
+    return view
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class SegmentCache:
+    """Loaded segments by file name, least recently used dropped first beyond ``max_bytes``.
+
+    Safe because segment files never change after they are registered.
+    """
+
+    def __init__(self, max_bytes: int = 1 << 30):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[str, Segment] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Segment | None:
+        with self._lock:
+            segment = self._items.get(name)
+            if segment is not None:
+                self._items.move_to_end(name)
+            return segment
+
+    def put(self, segment: Segment) -> None:
+        with self._lock:
+            if segment.file in self._items:
+                return
+            self._items[segment.file] = segment
+            self._bytes += segment.nbytes
+            while self._bytes > self.max_bytes and len(self._items) > 1:
+                _, old = self._items.popitem(last=False)
+                self._bytes -= old.nbytes
+
+    def discard(self, name: str) -> None:
+        with self._lock:
+            old = self._items.pop(name, None)
+            if old is not None:
+                self._bytes -= old.nbytes

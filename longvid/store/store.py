@@ -1,0 +1,223 @@
+"""The persistent embedding store: SQLite (WAL) for what was indexed, FAISS segments for vectors.
+
+    store = Store.open()                      # $LONGVID_STORE or the platform cache folder
+    video = store.video_for_path("a.mp4")     # by content fingerprint (or remembered path)
+    frames, vectors = store.vectors(video.id, encoder.model_id)
+
+Layout of a store folder: ``store.sqlite3`` (+ its -wal/-shm files) and ``segments/m<model>/*.faiss``.
+Every write is one SQLite transaction (``BEGIN IMMEDIATE``: writers queue behind each other, readers
+never wait) so a failed or killed run leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import ModelMismatchError, StoreCorruptError, StoreError, StoreLockedError, VideoInputError
+from . import schema
+from .fingerprint import Fingerprint, fingerprint_file
+from .maintenance import MaintenanceMixin
+from .reading import ReadMixin
+from .records import RunRecord, VideoRecord
+from .segments import SegmentCache
+from .writing import WriteMixin
+
+DB_NAME = "store.sqlite3"
+BUSY_TIMEOUT_S = 60.0
+
+
+class Store(ReadMixin, WriteMixin, MaintenanceMixin):
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root).expanduser().absolute()
+        self.db_file = self.root / DB_NAME
+        self._create_root()
+        self.segments = SegmentCache()
+        try:
+            self.conn = sqlite3.connect(self.db_file, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from None
+        with self.errors():
+            self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode.lower() != "wal":
+                raise StoreError(f"{self.db_file}: SQLite cannot use WAL journaling here (got {mode})", "put the store on a local disk")
+            self.conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable at checkpoints, never corrupt
+            schema.migrate(self.conn, str(self.db_file))
+
+    @classmethod
+    def open(cls, path: str | os.PathLike | None = None) -> "Store":
+        """The store at ``path``; default ``$LONGVID_STORE`` or the platform's cache folder."""
+        if path is None:
+            from ..config import StoreConfig
+
+            path = StoreConfig().resolved_path()
+        return cls(path)
+
+    def close(self) -> None:
+        conn = getattr(self, "conn", None)
+        if conn is not None:
+            conn.close()
+            self.conn = None
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    # --- errors ---------------------------------------------------------------------------------
+
+    def _create_root(self) -> None:
+        hint = "pass --store PATH or set LONGVID_STORE to a writable folder"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise StoreError(f"store folder {self.root} cannot be created: a file is in the way", hint) from None
+        except OSError as exc:
+            raise StoreError(f"store folder {self.root} cannot be created ({exc.strerror})", hint) from None
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise StoreError(f"store folder {self.root} is not writable", hint)
+
+    def _translate(self, exc: sqlite3.Error) -> StoreError:
+        name = getattr(exc, "sqlite_errorname", "")
+        text = " ".join(str(exc).split())
+        if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or "malformed" in text or "not a database" in text:
+            return StoreCorruptError(
+                f"store database {self.db_file} is damaged ({text})",
+                "run `longvid store check`; if it fails, move that file aside and index again "
+                "(the store is a cache; the videos are untouched)",
+            )
+        if name in ("SQLITE_BUSY", "SQLITE_LOCKED") or "locked" in text:
+            return StoreLockedError(f"store {self.db_file} stayed locked by another process for {BUSY_TIMEOUT_S:.0f} s", "try again when it finishes")
+        if name in ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM") or "readonly" in text:
+            return StoreError(f"store database {self.db_file} cannot be written ({text})", "pass --store PATH or set LONGVID_STORE to a writable folder")
+        if name == "SQLITE_FULL" or "disk is full" in text:
+            return StoreError(f"store {self.db_file}: the disk is full", "free space or pass --store PATH on another disk")
+        return StoreError(f"store {self.db_file}: {text}")
+
+    @contextlib.contextmanager
+    def errors(self) -> Iterator[None]:
+        """Turn SQLite errors into StoreError subclasses that name the file and the fix."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; waits for other writers, rolls back on any exception."""
+        with self.errors():
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self.errors():
+            return self.conn.execute(sql, params).fetchall()
+
+    # --- videos ---------------------------------------------------------------------------------
+
+    def _video(self, where: str, params: tuple) -> VideoRecord | None:
+        rows = self._query(
+            f"SELECT id, fingerprint, size_bytes, duration_s, start_s, fps, width, height FROM videos WHERE {where}", params
+        )
+        if not rows:
+            return None
+        paths = tuple(p for (p,) in self._query("SELECT path FROM video_paths WHERE video_id = ? ORDER BY seen_at DESC", (rows[0][0],)))
+        return VideoRecord(*rows[0], paths=paths)
+
+    def find_video(self, fingerprint: str | Fingerprint) -> VideoRecord | None:
+        digest = fingerprint.digest if isinstance(fingerprint, Fingerprint) else fingerprint
+        return self._video("fingerprint = ?", (digest,))
+
+    def get_video(self, video_id: int) -> VideoRecord | None:
+        return self._video("id = ?", (video_id,))
+
+    def videos(self) -> list[VideoRecord]:
+        return [self.get_video(i) for (i,) in self._query("SELECT id FROM videos ORDER BY id")]
+
+    def video_for_path(self, path: str | os.PathLike) -> tuple[VideoRecord | None, Fingerprint | None]:
+        """The stored video for a file: by its content when it can be read, else by its path.
+
+        A readable file is always fingerprinted (its bytes may have changed since it was indexed);
+        only a file that cannot be read (deleted, moved away, no permission) falls back to the
+        remembered path -> video mapping. Returns (video or None, fingerprint or None when unread).
+        """
+        try:
+            fp = fingerprint_file(path)
+        except VideoInputError:
+            rows = self._query("SELECT video_id FROM video_paths WHERE path = ?", (path_key(path),))
+            if not rows:
+                raise
+            return self.get_video(rows[0][0]), None
+        return self.find_video(fp), fp
+
+    # --- models and runs ------------------------------------------------------------------------
+
+    def model_dim(self, model_id: str) -> int | None:
+        rows = self._query("SELECT dim FROM models WHERE model_id = ?", (model_id,))
+        return rows[0][0] if rows else None
+
+    def _model_pk(self, model_id: str, dim: int | None = None, *, create: bool = False) -> int | None:
+        rows = self.conn.execute("SELECT id, dim FROM models WHERE model_id = ?", (model_id,)).fetchall()
+        if rows:
+            pk, stored_dim = rows[0]
+            if dim is not None and stored_dim != dim:
+                raise ModelMismatchError(
+                    f"model {model_id!r} is stored with {stored_dim}-dimensional vectors, got {dim}",
+                    "an encoder's model_id must change whenever its weights or output size change",
+                )
+            return pk
+        if not create:
+            return None
+        return self.conn.execute(
+            "INSERT INTO models(model_id, dim, added_at) VALUES (?, ?, ?)", (model_id, dim, time.time())
+        ).lastrowid
+
+    def runs(self, video_id: int, model_id: str | None = None) -> list[RunRecord]:
+        sql = (
+            "SELECT r.id, r.video_id, m.model_id, r.kind, r.settings_json, r.frames_added, r.frames_decoded, "
+            "r.seconds, r.created_at FROM runs r JOIN models m ON m.id = r.model WHERE r.video_id = ?"
+        )
+        params: tuple = (video_id,)
+        if model_id is not None:
+            sql += " AND m.model_id = ?"
+            params += (model_id,)
+        rows = self._query(sql + " ORDER BY r.id", params)
+        return [RunRecord(r[0], r[1], r[2], r[3], json.loads(r[4]), *r[5:]) for r in rows]
+
+    def find_run(self, video_id: int, model_id: str, settings_key: str) -> RunRecord | None:
+        rows = self._query(
+            "SELECT r.id FROM runs r JOIN models m ON m.id = r.model WHERE r.video_id = ? AND m.model_id = ? "
+            "AND r.settings_key = ? AND r.kind = 'index'",
+            (video_id, model_id, settings_key),
+        )
+        if not rows:
+            return None
+        return next(r for r in self.runs(video_id, model_id) if r.id == rows[0][0])
+
+    def indexed_models(self, video_id: int) -> list[str]:
+        rows = self._query(
+            "SELECT DISTINCT m.model_id FROM frames f JOIN models m ON m.id = f.model WHERE f.video_id = ? ORDER BY 1",
+            (video_id,),
+        )
+        return [r[0] for r in rows]
+
+
+def path_key(path: str | os.PathLike) -> str:
+    """How a path is remembered: absolute and normalised, symlinks kept (the name the user uses)."""
+    return os.path.normpath(os.path.abspath(os.path.expanduser(str(path))))
