@@ -164,3 +164,16 @@ def test_score_question_refuses_bad_encoder_output_and_empty_question():
         score_question(frames, "red star", lambda texts: np.ones(len(VOCAB)))
     with pytest.raises(InvalidArgumentError, match="empty"):
         score_question(frames, "   ", bag_of_words)
+
+
+def test_smooth_scores_matches_the_direct_sum_on_irregular_times():
+    rng = np.random.default_rng(4)
+    t = np.cumsum(rng.uniform(0.1, 3.0, 300))
+    s = rng.normal(size=300)
+    sigma = 1.7
+    direct = np.empty(300)
+    for i in range(300):
+        near = np.abs(t - t[i]) <= 4 * sigma
+        w = np.exp(-0.5 * ((t[near] - t[i]) / sigma) ** 2)
+        direct[i] = w @ s[near] / w.sum()
+    assert np.allclose(smooth_scores(t, s, sigma), direct)

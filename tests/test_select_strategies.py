@@ -273,3 +273,13 @@ def test_smoothing_lifts_the_neighbours_of_a_short_needle():
     smooth = np.asarray(select_frames(t, s, 6, "topk", smooth_s=2.0).timestamps_s)
     assert {100.0, 450.0} <= set(plain)
     assert np.all(np.abs(smooth - 300.5) <= 5)
+
+
+def test_scene_labels_assign_frames_in_gaps_to_the_nearer_scene():
+    from longvid.select._common import scene_labels
+
+    t = np.array([0.0, 4.0, 5.5, 8.9, 9.5, 14.0, 30.0])
+    scenes = [Scene(0, 1.0, 5.0, 1, 5), Scene(1, 9.0, 12.0, 9, 12), Scene(2, 12.0, 20.0, 12, 20)]
+    # 0 is before scene 0; 5.5 is 0.5 s past scene 0 and 3.5 s before scene 1; 8.9 is nearer scene 1;
+    # 30 is past the last scene.
+    assert scene_labels(t, scenes).tolist() == [0, 0, 0, 1, 1, 2, 2]

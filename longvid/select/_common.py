@@ -177,15 +177,14 @@ def scene_labels(t: np.ndarray, scenes: Sequence[Scene] | Sequence[int] | np.nda
         ends = np.array([sc.end_s for sc in scenes], dtype=np.float64)
         if np.any(np.diff(starts) < 0):
             raise InvalidArgumentError("scenes must be sorted by start_s", "sort them by time")
-        labels = np.empty(t.size, dtype=np.int64)
-        for j, ti in enumerate(t):
-            inside = np.flatnonzero((starts <= ti) & (ti < ends))
-            if inside.size:
-                labels[j] = inside[0]
-            else:
-                gap = np.maximum(starts - ti, 0.0) + np.maximum(ti - ends, 0.0)
-                labels[j] = int(np.argmin(gap))
-        return labels
+        # The last scene starting at or before each frame; if the frame lies past its end (or
+        # before the first scene), the nearer of that scene and the next one.
+        last = np.searchsorted(starts, t, side="right") - 1
+        before = np.clip(last, 0, len(scenes) - 1)
+        after = np.clip(last + 1, 0, len(scenes) - 1)
+        gap_before = np.maximum(starts[before] - t, 0.0) + np.maximum(t - ends[before], 0.0)
+        gap_after = np.maximum(starts[after] - t, 0.0) + np.maximum(t - ends[after], 0.0)
+        return np.where(gap_after < gap_before, after, before).astype(np.int64)
     labels = np.asarray(scenes)
     if labels.ndim != 1 or labels.size != t.size:
         raise InvalidArgumentError(
