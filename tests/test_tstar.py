@@ -76,17 +76,18 @@ def test_never_revisits_and_stays_on_the_grid():
 def test_coarse_pass_uses_the_given_keyframes_first():
     fn = Needle(300.0)
     keyframes = np.arange(0.0, 600.0, 2.002)  # a 2 s GOP at 29.97 fps
-    tstar_search(600.0, fn, budget=4, initial_times_s=keyframes, max_evaluations=400, seed=0)
+    tstar_search(600.0, fn, budget=4, initial_times_s=keyframes, max_evaluations=400, coarse_count=300, seed=0)
     first = fn.calls[0]
     assert np.array_equal(first, np.unique(np.round(keyframes / 0.5) * 0.5))
 
 
-def test_keyframes_beyond_the_budget_are_thinned_evenly():
+def test_keyframes_beyond_the_coarse_share_are_thinned_evenly():
     fn = Needle(300.0)
-    tstar_search(600.0, fn, budget=4, initial_times_s=np.arange(0.0, 600.0, 1.0), max_evaluations=100, seed=0)
+    result = tstar_search(600.0, fn, budget=4, initial_times_s=np.arange(0.0, 600.0, 1.0), max_evaluations=100, seed=0)
     first = fn.calls[0]
-    assert first.size == 100 and np.all(np.diff(first) >= 5.0)
-    assert fn.asked().size == 100
+    assert first.size == 40  # the coarse pass gets 40 % of the evaluations, refinement the rest
+    assert np.all(np.diff(first) >= 15.0)
+    assert result.rounds >= 1 and fn.asked().size == result.evaluations <= 100
 
 
 def test_stops_at_max_evaluations_when_nothing_stands_out():

@@ -3,7 +3,8 @@
 For a video that is not (fully) indexed, embedding every frame costs minutes on a CPU. Instead:
 
 1. **coarse**: score a sparse set of times (the keyframes the caller passes as
-   ``initial_times_s``, or an even grid);
+   ``initial_times_s``, thinned evenly to ``coarse_count`` when there are more; or an even grid
+   of ``coarse_count`` times);
 2. **distribution**: interpolate the visited scores over a fine time grid (linear between
    visited times), keep only what lies above the ``top_quantile`` of the visited scores, spread
    it to neighbours with a Gaussian whose width halves every round (coarse to fine), and mix in
@@ -176,8 +177,9 @@ def tstar_search(
         first = snap(np.asarray(initial_times_s, dtype=np.float64))
         if first.size == 0:
             raise InvalidArgumentError("initial_times_s is empty", "pass None for an even coarse grid")
-        if first.size > max_evaluations:  # more keyframes than the budget: an even subset of them
-            first = first[np.linspace(0, first.size - 1, max_evaluations).round().astype(np.int64)]
+        keep = min(int(coarse_count), max_evaluations)
+        if first.size > keep:  # more keyframes than the coarse pass may score: an even subset
+            first = first[np.linspace(0, first.size - 1, keep).round().astype(np.int64)]
     else:
         count = min(int(coarse_count), max_evaluations)
         first = snap(even_targets(float(start_s), float(start_s + duration_s), count))
