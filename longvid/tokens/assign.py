@@ -75,6 +75,8 @@ def assign_counts(
     # Normalise before the power so large alphas neither overflow nor depend on the score scale.
     top = scores.max() if scores.size else 0.0
     weights = (scores / top) ** alpha if top > 0 else np.ones_like(scores)
+    # A positive score keeps a positive weight even where the power underflows.
+    weights = np.where(scores > 0, np.maximum(weights, np.finfo(np.float64).tiny), weights)
     counts = np.zeros_like(capacity)
     remaining = int(min(int(budget), int(capacity.sum())))
     open_ = capacity > 0

@@ -25,7 +25,7 @@ def reduce_tokens(
     alpha: float = 1.0,
     query: torch.Tensor | None = None,
     relevance_share: float = 0.5,
-    sketch_dim: int | None = 64,
+    sketch_dim: int | None = None,
 ) -> TokenSet:
     """Cut per-frame visual-token grids to ``min(budget, tokens left after merging)`` tokens.
 

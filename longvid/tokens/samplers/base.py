@@ -20,7 +20,7 @@ from ..merge import MergedFrame, unit_rows
 class SampleOptions:
     query: torch.Tensor | None = None  # (D,) float32 unit vector on the tokens' device
     relevance_share: float = 0.5  # hybrid: part of each frame's count taken by query relevance
-    sketch_dim: int | None = 64  # kcenter/hybrid: distances on a ~d-dim sign sketch (None: exact)
+    sketch_dim: int | None = None  # kcenter/hybrid: distances on a ~d-dim sign sketch (None: exact)
 
 
 Picked = tuple[torch.Tensor, torch.Tensor]  # (flat_index (k,) int64 ascending, features (k, D))

@@ -153,7 +153,7 @@ def _greedy_chunk(points, counts, seeds, chunk, results) -> None:
 
 
 def kcenter_select(
-    features: torch.Tensor, count: int, sketch_dim: int | None = 64, seeds: torch.Tensor | None = None
+    features: torch.Tensor, count: int, sketch_dim: int | None = None, seeds: torch.Tensor | None = None
 ) -> torch.Tensor:
     """Ascending indices of ``count`` diverse rows of ``features`` (N, D) (one set, any N)."""
     points = unit_points(features, check_sketch_dim(sketch_dim))
