@@ -177,3 +177,17 @@ def test_smooth_scores_matches_the_direct_sum_on_irregular_times():
         w = np.exp(-0.5 * ((t[near] - t[i]) / sigma) ** 2)
         direct[i] = w @ s[near] / w.sum()
     assert np.allclose(smooth_scores(t, s, sigma), direct)
+
+
+def test_incremental_scorer_gives_a_frame_the_same_score_in_any_batch():
+    from longvid.search.scoring import incremental_scorer
+
+    rng = np.random.default_rng(1)
+    frames = rng.normal(size=(20, 8))
+    texts = rng.normal(size=(2, 8))
+    scorer = incremental_scorer(texts)
+    whole = scorer(frames)
+    assert np.allclose(np.concatenate([scorer(frames[:3]), scorer(frames[3:11]), scorer(frames[11:])]), whole)
+    assert np.allclose(whole, frame_scores(frames, texts, normalize="none"))
+    with pytest.raises(InvalidArgumentError, match="combine"):
+        incremental_scorer(texts, combine="sum")

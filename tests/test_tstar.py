@@ -151,3 +151,38 @@ def test_bad_arguments_refused(kwargs, message):
 def test_bad_score_function_output_refused(fn, message):
     with pytest.raises(InvalidArgumentError, match=message):
         tstar_search(60.0, fn, budget=4)
+
+
+def test_a_fully_indexed_video_needs_no_evaluation():
+    fn = Needle(300.0)
+    grid = np.arange(0.0, 600.0, 0.5)
+    result = tstar_search(600.0, fn, budget=4, known_times_s=grid, known_scores=Needle(300.0)(grid))
+    assert fn.calls == [] and result.evaluations == 0
+    assert result.from_store == grid.size and result.stop_reason == "exhausted"
+    assert all(300.0 <= x < 303.0 or abs(x - 301.5) <= 6.5 for x in result.selection.timestamps_s)
+
+
+def test_stored_frames_make_the_next_question_cheaper():
+    first = Needle(400.0, seed=1)
+    cold_a = tstar_search(THIRTY_MIN_S, first, budget=8, seed=0)
+    # Second question, same video: the frames the first search embedded are in the store.
+    second = Needle(1500.0, seed=2)
+    cold_b = tstar_search(THIRTY_MIN_S, Needle(1500.0, seed=2), budget=8, seed=0)
+    warm_b = tstar_search(
+        THIRTY_MIN_S, second, budget=8, seed=0,
+        known_times_s=cold_a.visited_times_s, known_scores=Needle(1500.0, seed=2)(cold_a.visited_times_s),
+    )
+    assert warm_b.from_store == cold_a.evaluations
+    assert warm_b.evaluations < cold_b.evaluations
+    best = warm_b.visited_times_s[np.argmax(warm_b.visited_scores)]
+    assert 1500.0 <= best < 1503.0
+    assert not np.isin(second.asked(), cold_a.visited_times_s).any()  # stored frames are not re-embedded
+
+
+def test_known_scores_validated():
+    with pytest.raises(InvalidArgumentError, match="go together"):
+        tstar_search(60.0, Needle(30.0), known_times_s=[1.0])
+    with pytest.raises(InvalidArgumentError, match="2 known_times_s but 1 known_scores"):
+        tstar_search(60.0, Needle(30.0), known_times_s=[1.0, 2.0], known_scores=[0.3])
+    with pytest.raises(InvalidArgumentError, match="not finite"):
+        tstar_search(60.0, Needle(30.0), known_times_s=[1.0], known_scores=[float("nan")])

@@ -17,6 +17,7 @@ _LAZY = {
     "frame_scores": "longvid.search.scoring",
     "score_question": "longvid.search.scoring",
     "smooth_scores": "longvid.search.scoring",
+    "incremental_scorer": "longvid.search.scoring",
     "QueryScores": "longvid.search.scoring",
     "decouple_question": "longvid.search.decouple",
     "Decoupling": "longvid.search.decouple",

@@ -21,7 +21,8 @@ per frame:
    ``"min"`` (every phrase must be visible: a strict AND), or ``weights`` for a weighted mean.
 
 :func:`score_question` runs the whole path from a question string with any text encoder callable,
-decoupled into phrases (see :mod:`longvid.search.decouple`) or raw.
+decoupled into phrases (see :mod:`longvid.search.decouple`) or raw. :func:`incremental_scorer`
+scores frames that arrive in batches (T*) on one fixed scale.
 """
 
 from __future__ import annotations
@@ -117,6 +118,25 @@ def frame_scores(
         raise InvalidArgumentError(f"combine = {combine!r} is unknown", f"choose one of: {', '.join(COMBINE)}")
     sim = cosine_matrix(frame_vectors, text_vectors)
     return combine_columns(normalize_columns(sim, normalize, temperature), combine, weights)
+
+
+def incremental_scorer(
+    text_vectors: np.ndarray, combine: str = "mean", weights: Sequence[float] | None = None
+) -> Callable[[np.ndarray], np.ndarray]:
+    """A ``frame_vectors -> scores`` function for frames that arrive in batches (T* rounds).
+
+    Raw cosine per text, combined: a frame gets the same score whichever batch it comes in.
+    (Z-scores and softmax are relative to the frames scored together, so they must not be used
+    when scores from different batches are compared.)
+    """
+    if combine not in COMBINE:
+        raise InvalidArgumentError(f"combine = {combine!r} is unknown", f"choose one of: {', '.join(COMBINE)}")
+    texts = _as_matrix(text_vectors, "text_vectors")
+
+    def score(frame_vectors: np.ndarray) -> np.ndarray:
+        return combine_columns(cosine_matrix(frame_vectors, texts), combine, weights)
+
+    return score
 
 
 def smooth_scores(timestamps_s: np.ndarray, scores: np.ndarray, sigma_s: float) -> np.ndarray:

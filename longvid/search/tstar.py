@@ -22,6 +22,17 @@ strategy (``topk`` by default, after optional temporal smoothing ``smooth_s``). 
 ``score_at(times_s) -> scores`` does the decoding, embedding (and storing) of the new times, so
 every frame scored here warms the store.
 
+Wiring (the pipeline's decoder, encoder and store; raw cosine so rounds are comparable):
+
+    scorer = incremental_scorer(encoder.encode_text(phrases))
+    def score_at(times_s):
+        frames = decoder.frames_at(times_s)                  # decode only these times
+        vectors = encoder.encode_images(frames)              # embed them
+        store.add(video, [f.pts_s for f in frames], vectors)  # the next question starts warmer
+        return scorer(vectors)
+    result = tstar_search(info.duration_s, score_at, budget=32, start_s=info.start_s,
+                          initial_times_s=keyframe_times, grid_s=1 / decode_fps)
+
 Limits: the coarse pass must land near the answer. An event whose frames are the only ones that
 score above the noise, and shorter than the coarse spacing, can be missed; real scores usually
 rise around an event (its objects are on screen before and after it), which is what the
@@ -50,10 +61,11 @@ class TStarResult(_ToDict):
     visited_times_s: np.ndarray  # sorted
     visited_scores: np.ndarray
     selection: Selection
-    evaluations: int  # frames scored (each one decoded and embedded by score_at)
+    evaluations: int  # frames scored by score_at (each one decoded and embedded)
     rounds: int  # refinement rounds after the coarse pass
     stop_reason: str  # "confirmed" | "max_evaluations" | "exhausted"
     round_sizes: list[int] = field(default_factory=list)  # evaluations per pass, coarse first
+    from_store: int = 0  # grid times whose scores were given (known_times_s), not evaluated
 
 
 def _positive(name: str, value: Any, integer: bool = False) -> None:
@@ -94,6 +106,13 @@ def _standout(visited_scores: np.ndarray, peak_scores: np.ndarray) -> float:
     return (float(np.min(peak_scores)) - centre) / spread
 
 
+def _distance_to(sorted_times: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Distance from each of ``times`` to the nearest of ``sorted_times`` (non-empty)."""
+    right = np.clip(np.searchsorted(sorted_times, times), 0, sorted_times.size - 1)
+    left = np.clip(right - 1, 0, sorted_times.size - 1)
+    return np.minimum(np.abs(sorted_times[right] - times), np.abs(sorted_times[left] - times))
+
+
 def peaks_scores(times: np.ndarray, scores: np.ndarray, peaks: list[float]) -> np.ndarray:
     return scores[np.searchsorted(times, peaks)]
 
@@ -105,6 +124,8 @@ def tstar_search(
     *,
     start_s: float = 0.0,
     initial_times_s: Sequence[float] | np.ndarray | None = None,
+    known_times_s: Sequence[float] | np.ndarray | None = None,
+    known_scores: Sequence[float] | np.ndarray | None = None,
     grid_s: float = 0.5,
     max_evaluations: int | None = None,
     coarse_count: int | None = None,
@@ -124,6 +145,10 @@ def tstar_search(
     Defaults: ``max_evaluations`` = 20 % of a 1 fps index (``ceil(0.2 * duration_s)``, at least
     ``4 * budget``, at most the grid); ``coarse_count`` = 40 % of that (at least ``budget``);
     ``round_size`` = a tenth of it (at least ``budget``). Same inputs and ``seed``, same result.
+
+    ``known_times_s``/``known_scores``: frames already embedded (in the store), scored for this
+    question at no embedding cost. They count as visited but not as evaluations; when they are at
+    least ``coarse_count``, they replace the coarse pass, and coarse times near one are skipped.
     """
     _positive("duration_s", duration_s)
     _positive("grid_s", grid_s)
@@ -155,11 +180,33 @@ def tstar_search(
     scores = np.full(size, np.nan)
     round_sizes: list[int] = []
 
+    def grid_index(times_s: np.ndarray) -> np.ndarray:
+        return np.clip(np.rint((times_s - start_s) / grid_s), 0, size - 1).astype(np.int64)
+
     def snap(times_s: np.ndarray) -> np.ndarray:
-        return np.unique(np.clip(np.rint((times_s - start_s) / grid_s), 0, size - 1).astype(np.int64))
+        return np.unique(grid_index(times_s))
+
+    if (known_times_s is None) != (known_scores is None):
+        raise InvalidArgumentError("known_times_s and known_scores go together", "pass both or neither")
+    if known_times_s is not None:
+        kt = np.asarray(known_times_s, dtype=np.float64).ravel()
+        ks = np.asarray(known_scores, dtype=np.float64).ravel()
+        if kt.shape != ks.shape:
+            raise InvalidArgumentError(f"{kt.size} known_times_s but {ks.size} known_scores", "pass one score per time")
+        bad = np.flatnonzero(~(np.isfinite(kt) & np.isfinite(ks)))
+        if bad.size:
+            raise InvalidArgumentError(f"known time/score #{bad[0]} is not finite: {float(kt[bad[0]])!r}, {float(ks[bad[0]])!r}")
+        best = np.full(size, -np.inf)
+        np.maximum.at(best, grid_index(kt), ks)  # two stored frames on one grid time: the better
+        visited[:] = np.isfinite(best)
+        scores[visited] = best[visited]
+    from_store = int(visited.sum())
+
+    def spent() -> int:
+        return sum(round_sizes)
 
     def evaluate(idx: np.ndarray) -> None:
-        idx = idx[~visited[idx]][: max_evaluations - int(visited.sum())]
+        idx = idx[~visited[idx]][: max_evaluations - spent()]
         if idx.size == 0:
             return
         got = np.asarray(score_at(grid[idx].copy()), dtype=np.float64)
@@ -172,7 +219,7 @@ def tstar_search(
         scores[idx] = got
         round_sizes.append(int(idx.size))
 
-    # Coarse pass.
+    # Coarse pass (skipped when the store already holds as many frames).
     if initial_times_s is not None:
         first = snap(np.asarray(initial_times_s, dtype=np.float64))
         if first.size == 0:
@@ -183,15 +230,18 @@ def tstar_search(
     else:
         count = min(int(coarse_count), max_evaluations)
         first = snap(even_targets(float(start_s), float(start_s + duration_s), count))
-    evaluate(first)
+    if from_store:  # a coarse time next to a stored frame adds nothing
+        first = first[_distance_to(grid[visited], grid[first]) > duration_s / max(1, first.size) / 2]
+    if from_store < coarse_count:
+        evaluate(first)
     coarse_spacing_s = max(grid_s, duration_s / max(1, int(visited.sum())))
     peak_gap_s = max(2 * grid_s, coarse_spacing_s)
 
     rng = np.random.default_rng(seed)
     rounds, stable, last_peaks, stop_reason = 0, 0, None, "max_evaluations"
     while True:
-        done = int(visited.sum())
-        if done >= size:
+        done = spent()
+        if visited.all():
             stop_reason = "exhausted"
             break
         if done >= max_evaluations:
@@ -237,8 +287,9 @@ def tstar_search(
         visited_times_s=vt,
         visited_scores=vs,
         selection=selection,
-        evaluations=int(visited.sum()),
+        evaluations=spent(),
         rounds=rounds,
         stop_reason=stop_reason,
         round_sizes=round_sizes,
+        from_store=from_store,
     )
