@@ -28,7 +28,7 @@ Wiring (the pipeline's decoder, encoder and store; raw cosine so rounds are comp
     def score_at(times_s):
         frames = decoder.frames_at(times_s)                  # decode only these times
         vectors = encoder.encode_images(frames)              # embed them
-        store.add(video, [f.pts_s for f in frames], vectors)  # the next question starts warmer
+        store_frames(frames, vectors)                        # e.g. the store's add_run: warmer next time
         return scorer(vectors)
     result = tstar_search(info.duration_s, score_at, budget=32, start_s=info.start_s,
                           initial_times_s=keyframe_times, grid_s=1 / decode_fps)
