@@ -167,9 +167,24 @@ class EvidenceFrame(_ToDict):
     tokens: int  # visual tokens this frame kept (0 for the grounding answerer)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
+class Timeline(_ToDict):
+    """Query relevance over the whole video: what was scored, what the report plots."""
+
+    start_s: float
+    duration_s: float
+    timestamps_s: np.ndarray  # (n,) sorted
+    scores: np.ndarray  # (n,) relevance of each scored frame to the question
+    scenes: list[Scene] = field(default_factory=list)
+
+
+@dataclass(slots=True, eq=False)
 class Answer(_ToDict):
-    """The result of ``longvid ask``; ``to_dict()`` is the documented ``--json`` schema."""
+    """The result of ``longvid ask``; ``to_dict()`` is the documented ``--json`` schema.
+
+    ``frames`` holds the selected frames' pictures (for the HTML report); it is not part of
+    ``to_dict()``.
+    """
 
     video: str
     question: str
@@ -179,3 +194,15 @@ class Answer(_ToDict):
     evidence: list[EvidenceFrame]
     cost: Cost
     config: dict[str, Any] = field(default_factory=dict)
+    timeline: Timeline | None = None
+    frames: list[Frame] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "frames"}
+        return data
+
+    def to_html(self) -> str:
+        """A self-contained HTML report (see ``longvid.report``)."""
+        from .report import render_html
+
+        return render_html(self)
