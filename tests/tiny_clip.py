@@ -93,6 +93,46 @@ def make_hf_clip_folder(folder: Path, *, projection_dim: int = 16, seed: int = 0
     return folder
 
 
+def make_video(
+    path: Path,
+    *,
+    seconds: float = 12.0,
+    fps: int = 10,
+    size: tuple[int, int] = (96, 64),
+    shots: int = 3,
+    gop: int = 10,
+    seed: int = 0,
+) -> Path:
+    """A small H.264 file of ``shots`` equal-length shots with hard cuts between them: each shot a
+    plain background of its own colour with a slowly moving square, written with PyAV."""
+    import av
+    import numpy as np
+
+    palette = np.array([(210, 40, 40), (40, 190, 70), (40, 60, 210), (230, 220, 60), (150, 40, 170), (20, 20, 20)])
+    rng = np.random.default_rng(seed)
+    palette = palette[rng.permutation(len(palette))]
+    width, height = size
+    n = int(round(seconds * fps))
+    side = max(4, height // 4)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"g": str(gop), "keyint_min": str(gop), "sc_threshold": "0", "preset": "ultrafast"}
+        for i in range(n):
+            shot = min(i * shots // n, shots - 1)
+            image = np.empty((height, width, 3), np.uint8)
+            image[:] = palette[shot % len(palette)]
+            x = (i * 2) % (width - side)
+            y = (height - side) // 2
+            image[y : y + side, x : x + side] = 255 - palette[shot % len(palette)]
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
 # --- session fixtures (import them into a test module to use them) -------------------------------
 
 

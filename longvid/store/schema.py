@@ -49,6 +49,7 @@ MIGRATIONS: list[str] = [
         settings_key TEXT NOT NULL,
         settings_json TEXT NOT NULL,
         frames_added INTEGER NOT NULL,
+        scene_source TEXT CHECK (scene_source IN ('detector', 'embeddings')),
         frames_decoded INTEGER,
         seconds REAL,
         created_at REAL NOT NULL

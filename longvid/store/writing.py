@@ -52,6 +52,7 @@ class WriteMixin:
         settings: dict[str, Any],
         kind: str = "index",
         scenes: list[Scene] | None = None,
+        scene_source: str = "detector",
         video_info: Any = None,
         frames_decoded: int | None = None,
         seconds: float | None = None,
@@ -61,6 +62,9 @@ class WriteMixin:
         ``kind="index"``: a full pass with ``settings``; a second run with the same video, model and
         settings is a no-op. ``kind="refine"``: extra frames (e.g. around interesting moments) added
         to an indexed video; their scenes come from the stored ones.
+        ``scene_source``: "detector" (shot detection over every frame) or "embeddings" (cuts where
+        sampled frames' embeddings change); a video's scenes come from its latest detector run,
+        else its latest embeddings run.
         """
         vectors = np.asarray(vectors, dtype=np.float32)
         pts = np.asarray(pts_s, dtype=np.float64).reshape(-1)
@@ -69,6 +73,8 @@ class WriteMixin:
         if sources.size == 1 and len(pts) > 1:
             sources = np.full(len(pts), sources[0], dtype=object)
         self._check_run_input(vectors, pts, index, sources, kind)
+        if scene_source not in ("detector", "embeddings"):
+            raise InvalidArgumentError(f"scene_source = {scene_source!r} is invalid", "use 'detector' or 'embeddings'")
         key = settings_key(settings)
         seg_name = None
         try:
@@ -85,9 +91,10 @@ class WriteMixin:
                     if same:
                         return RunResult(same[0], video_id, 0, 0, noop=True)
                 run_id = c.execute(
-                    "INSERT INTO runs(video_id, model, kind, settings_key, settings_json, frames_added, frames_decoded, "
-                    "seconds, created_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)",
-                    (video_id, model_pk, kind, key, json.dumps(settings, sort_keys=True, default=str), frames_decoded, seconds, time.time()),
+                    "INSERT INTO runs(video_id, model, kind, settings_key, settings_json, frames_added, scene_source, "
+                    "frames_decoded, seconds, created_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+                    (video_id, model_pk, kind, key, json.dumps(settings, sort_keys=True, default=str),
+                     scene_source if scenes else None, frames_decoded, seconds, time.time()),
                 ).lastrowid
                 if scenes:
                     c.executemany(
@@ -180,10 +187,11 @@ class WriteMixin:
             self._remember(c, video_id, path, fingerprint)
 
     def _current_scenes(self, c, video_id: int, model_pk: int) -> list[Scene]:
-        """Scenes of the latest index run of this video and model that found any."""
+        """Scenes of the latest run of this video and model that found any, shot detection first."""
         row = c.execute(
             "SELECT r.id FROM runs r WHERE r.video_id = ? AND r.model = ? AND EXISTS "
-            "(SELECT 1 FROM scenes s WHERE s.run_id = r.id) ORDER BY r.id DESC LIMIT 1",
+            "(SELECT 1 FROM scenes s WHERE s.run_id = r.id) "
+            "ORDER BY r.scene_source = 'detector' DESC, r.id DESC LIMIT 1",
             (video_id, model_pk),
         ).fetchone()
         if not row:
