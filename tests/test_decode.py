@@ -261,3 +261,17 @@ def test_bad_arguments_fail_up_front(shared_video, backend, kwargs, bad):
         with pytest.raises(InvalidArgumentError, match=bad.replace("(", r"\(").replace("[", r"\[")):
             r.iter_frames(**kwargs)
         assert r.frames_decoded == 0
+
+
+def test_avi_with_bframes_gets_regular_times_in_output_order(shared_video, backend):
+    """AVI stores no presentation times: its pts number packets in decode order, so with B-frames
+    they come out scrambled; frames then get start + index / fps in display order."""
+    path = shared_video("opencv/vtest_SDA.avi")
+    with open_video(path, backend) as r:
+        every = list(r.iter_frames(fps=None, size=32))
+        assert len(every) == 795
+        assert [f.pts_s for f in every[:4]] == pytest.approx([0.0, 0.1, 0.2, 0.3])
+        assert all(b.pts_s > a.pts_s for a, b in zip(every, every[1:]))
+        got = r.frames_at([30.05, 55.55], size=32)
+    assert [f.index for f in got] == [300, 555]
+    assert all(np.array_equal(f.image, every[f.index].image) for f in got)

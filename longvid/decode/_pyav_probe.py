@@ -7,6 +7,7 @@ Shared by both backends: decord has no API for rotation, streams or keyframes.
 
 from __future__ import annotations
 
+import bisect
 import statistics
 from dataclasses import dataclass
 from fractions import Fraction
@@ -37,6 +38,9 @@ class StreamMeta:
     sar: float
     fps: float
     start_s: float
+    # False when the container's pts only number packets in decode order (AVI with B-frames):
+    # frames then get start_s + index / fps in the decoder's (presentation) output order.
+    pts_reliable: bool = True
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class PacketScan:
     pts: list[int]  # sorted presentation timestamps (stream time base): position = frame index
     key_pts_s: list[float]  # keyframes, sorted by pts, in seconds
     key_seek_ts: list[int]  # the timestamp to seek to for each keyframe (its pts)
+    key_index: list[int]  # each keyframe's frame index
     first_ts: int
 
 
@@ -138,6 +143,7 @@ def _timestamps(stream: Any, container: Any) -> tuple[list[tuple[int, bool]], bo
     except Exception:  # noqa: BLE001 - older PyAV or a demuxer without an index
         entries, n = None, 0
     if entries is not None and n >= 2 and stream.frames and n >= stream.frames:
+        # mp4/mov: a full sample table (dts; its presentation offsets are trustworthy)
         return [(e.timestamp, bool(e.is_keyframe)) for e in entries if not e.is_discard], True
     out = []
     try:
@@ -151,6 +157,14 @@ def _timestamps(stream: Any, container: Any) -> tuple[list[tuple[int, bool]], bo
     except av.error.FFmpegError:
         return out, False
     return out, True
+
+
+def _fake_pts(stamps: list[tuple[int, bool]], reorders: bool) -> bool:
+    """True when a stream whose decoder reorders frames (B-frames) still has packet pts that only
+    ever increase in decode order: then they are decode-order labels, not presentation times."""
+    if not reorders or len(stamps) < 8 or all(key for _, key in stamps):
+        return False
+    return all(b > a for (a, _), (b, _) in zip(stamps, stamps[1:]))
 
 
 def _spacing(stamps: list[tuple[int, bool]], tb: float) -> tuple[float | None, bool | None]:
@@ -185,7 +199,14 @@ def probe_file(path: str, stream_index: int | None = None) -> tuple[VideoInfo, S
         except av.error.FFmpegError:
             pass
         stamps, complete = _timestamps(stream, container)
+        # mp4/mov store presentation offsets per sample; other containers are checked
+        mov = "mov" in container.format.name or "mp4" in container.format.name
+        pts_reliable = mov or not _fake_pts(stamps, bool(getattr(ctx, "has_b_frames", 0)))
+        if not pts_reliable:
+            start_s = float((stream.start_time or 0) * tb)
         key_interval, vfr = _spacing(stamps, float(tb))
+        if not pts_reliable:
+            vfr = False  # synthesised times are regular by construction
         if vfr is None:
             base = float(stream.base_rate) if stream.base_rate else fps
             vfr = bool(fps and base and abs(base - fps) / base > 0.01)
@@ -225,7 +246,7 @@ def probe_file(path: str, stream_index: int | None = None) -> tuple[VideoInfo, S
             bit_rate=stream.bit_rate or container.bit_rate or None,
             streams=streams,
         )
-        return info, StreamMeta(stream.index, Fraction(tb), sar or 1.0, fps, start_s)
+        return info, StreamMeta(stream.index, Fraction(tb), sar or 1.0, fps, start_s, pts_reliable)
     finally:
         container.close()
 
@@ -278,6 +299,7 @@ def scan_packets(path: str, stream_index: int) -> PacketScan:
             pts=pts,
             key_pts_s=[float(p * tb) for p, _ in keys],
             key_seek_ts=[d for _, d in keys],
+            key_index=[bisect.bisect_left(pts, p) for p, _ in keys],
             first_ts=pts[0] if pts else 0,
         )
     finally:

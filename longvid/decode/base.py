@@ -136,6 +136,19 @@ class VideoReader(ABC):
     @abstractmethod
     def _to_small(self, decoded: Decoded, width: int, height: int) -> np.ndarray: ...
 
+    def _to_reference_small(self, decoded: Decoded, width: int, height: int) -> np.ndarray:
+        """The analysis picture made the reference way (full-size RGB, OpenCV bilinear resize)."""
+        import cv2
+
+        full = self._to_rgb_coded(decoded)
+        if (full.shape[1], full.shape[0]) == (width, height):
+            return full
+        return cv2.resize(full, (width, height), interpolation=cv2.INTER_LINEAR)
+
+    def _to_rgb_coded(self, decoded: Decoded) -> np.ndarray:
+        """Full-size RGB in coded orientation (no rotation)."""
+        raise NotImplementedError
+
     def _close(self) -> None:  # release backend resources
         pass
 
@@ -192,7 +205,25 @@ class VideoReader(ABC):
         observers = ObserverSet.of(observer)
         return self._iter(fps, size, mode, start_s, end_s, observers)
 
-    def _iter(self, fps, size, mode, start_s, end_s, observers: ObserverSet) -> Iterator[Frame]:
+    def observe(
+        self,
+        observer: FrameObserver | Sequence[FrameObserver],
+        start_s: float | None = None,
+        end_s: float | None = None,
+    ) -> int:
+        """Decode every frame in [start_s, end_s) once, feeding ``observer`` (one or several),
+        without producing sampled frames (e.g. scene detection alone). Returns frames decoded."""
+        self._check_open()
+        _validate_times(start_s, end_s)
+        observers = ObserverSet.of(observer)
+        if not observers:
+            raise InvalidArgumentError("observer = None is invalid", "give at least one observer")
+        before = self.frames_decoded
+        for _ in self._iter(None, None, "exact", start_s, end_s, observers, sample=False):
+            pass
+        return self.frames_decoded - before
+
+    def _iter(self, fps, size, mode, start_s, end_s, observers: ObserverSet, sample: bool = True) -> Iterator[Frame]:
         info = self.info
         keyframes = mode == "keyframes"
         source = "keyframe" if keyframes else "uniform"
@@ -216,7 +247,11 @@ class VideoReader(ABC):
                 in_range = lo - PTS_EPS_S <= d.pts_s < hi - PTS_EPS_S
                 if observers and in_range:
                     last_pts = d.pts_s
-                    observers.observe(d, self._to_small, small_sizes)
+                    observers.observe(d, self._to_small, small_sizes, self._to_reference_small)
+                if not sample:
+                    if d.pts_s >= hi - PTS_EPS_S:
+                        break
+                    continue
                 if step is not None and not keyframes:
                     # Every sample time before this frame's pts shows `prev`.
                     used = False

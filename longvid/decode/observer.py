@@ -3,15 +3,21 @@ pass itself yields only sampled frames.
 
 An observer is any object with
 
-    analysis_size: int | None        # longer side of the analysis picture in pixels (None: native)
+    analysis_size: int | None        # longer side of the analysis picture in pixels
+                                     # (None: native size; 0: no picture, image is None)
     def observe(self, pts_s: float, index: int, image: np.ndarray) -> None
     def finish(self, last_pts_s: float | None) -> None        # optional, called once at the end
 
 ``image`` is a small (h, w, 3) uint8 RGB picture in the CODED orientation (rotation is not applied:
 shot-change metrics do not care, and skipping it keeps the hot path cheap). The reader makes it
-with one scaling + colour conversion call per picture and shares it between observers that ask
-for the same size. Observers must not keep a reference to ``image`` beyond the call unless they
-copy it (a backend may reuse the buffer).
+with one point-sampling scale + colour conversion call per picture and shares it between
+observers that ask for the same size.
+
+An observer that sets ``wants_source = True`` is called as ``observe(pts_s, index, image, source)``
+where ``source()`` returns the same-size picture made the reference way: full-size RGB conversion,
+then OpenCV bilinear resize (what PySceneDetect analyses). It costs about ten times more, so
+detectors call it only to re-check decisions that are close to their threshold. ``source`` keeps
+the decoded picture alive: hold only the last few.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ def analysis_shape(info: VideoInfo, analysis_size: int | None) -> tuple[int, int
     (never upscaled), the other keeps the aspect ratio.
     """
     w, h = (info.height, info.width) if info.rotation in (90, 270) else (info.width, info.height)
+    if analysis_size == 0:
+        return 0, 0  # the observer wants no picture
     if not analysis_size or max(w, h) <= analysis_size:
         return w, h
     factor = max(w, h) / float(analysis_size)
@@ -75,17 +83,42 @@ class ObserverSet:
     def __iter__(self):
         return iter(self._observers)
 
-    def observe(self, decoded: Any, to_small: Callable[[Any, int, int], Any], sizes: dict[int, tuple[int, int]]) -> None:
+    def observe(
+        self,
+        decoded: Any,
+        to_small: Callable[[Any, int, int], Any],
+        sizes: dict[int, tuple[int, int]],
+        to_reference: Callable[[Any, int, int], Any] | None = None,
+    ) -> None:
         made: dict[tuple[int, int], Any] = {}
         for o in self._observers:
             wh = sizes[id(o)]
             image = made.get(wh)
-            if image is None:
+            if image is None and wh[0]:
                 image = made[wh] = to_small(decoded, wh[0], wh[1])
-            o.observe(decoded.pts_s, decoded.index, image)
+            if getattr(o, "wants_source", False):
+                make = to_reference or to_small
+                o.observe(decoded.pts_s, decoded.index, image, _Source(make, decoded, wh))
+            else:
+                o.observe(decoded.pts_s, decoded.index, image)
 
     def finish(self, last_pts_s: float | None) -> None:
         for o in self._observers:
             finish = getattr(o, "finish", None)
             if callable(finish):
                 finish(last_pts_s)
+
+
+class _Source:
+    """Lazily computed reference analysis picture of one decoded frame (cached once made)."""
+
+    __slots__ = ("_make", "_decoded", "_wh", "_image")
+
+    def __init__(self, make: Callable[[Any, int, int], Any], decoded: Any, wh: tuple[int, int]):
+        self._make, self._decoded, self._wh, self._image = make, decoded, wh, None
+
+    def __call__(self) -> Any:
+        if self._image is None:
+            self._image = self._make(self._decoded, *self._wh)
+            self._decoded = None  # the picture is made: let the decoded frame go
+        return self._image

@@ -33,6 +33,7 @@ class PyAVReader(VideoReader):
         self._scan: _pyav_probe.PacketScan | None = None
         self._out_fmt = VideoReformatter()  # sampled frames
         self._small_fmt = VideoReformatter()  # observer analysis pictures
+        self._ref_fmt = VideoReformatter()  # full-size reference pictures (re-checks)
         self._cursor: _Cursor | None = None  # frames_at decode position, kept between calls
         self._containers: list[Any] = []
 
@@ -71,19 +72,28 @@ class PyAVReader(VideoReader):
             self._containers.remove(container)
         container.close()
 
-    def _seek(self, container: Any, stream: Any, t_s: float, back: int = 0) -> None:
-        """Position the demuxer on the keyframe shown at or before ``t_s`` (``back`` more)."""
+    def _seek(self, container: Any, stream: Any, t_s: float, back: int = 0) -> int:
+        """Position the demuxer on the keyframe shown at or before ``t_s`` (``back`` more);
+        returns that keyframe's frame index."""
         scan = self.packet_scan()
-        i = bisect.bisect_right(scan.key_pts_s, t_s + PTS_EPS_S) - 1 - back
-        container.seek(scan.key_seek_ts[i] if i >= 0 else scan.first_ts, stream=stream, backward=True)
+        if self.meta.pts_reliable:
+            i = bisect.bisect_right(scan.key_pts_s, t_s + PTS_EPS_S) - 1 - back
+        else:  # keyframe positions by index: times are index / fps
+            t_index = (t_s - self.meta.start_s) * self.meta.fps + PTS_EPS_S
+            i = bisect.bisect_right(scan.key_index, t_index) - 1 - back
+        if i < 0:
+            container.seek(scan.first_ts, stream=stream, backward=True)
+            return 0
+        container.seek(scan.key_seek_ts[i], stream=stream, backward=True)
+        return scan.key_index[i]
 
     def _frames_from(self, container: Any, stream: Any, t_s: float, keyframes_only: bool) -> Iterator[Decoded]:
         """Decoded pictures from the keyframe before ``t_s`` on, verified: demuxers differ in
         whether they seek by pts or dts, so when the first picture comes after ``t_s`` the seek
         is repeated one keyframe further back."""
         for back in range(4):
-            self._seek(container, stream, t_s, back)
-            frames = self._frames(container, stream, keyframes_only, counted=False)
+            key_index = self._seek(container, stream, t_s, back)
+            frames = self._frames(container, stream, keyframes_only, counted=False, base_index=key_index)
             first = next(frames, None)
             if first is None:
                 return
@@ -94,12 +104,26 @@ class PyAVReader(VideoReader):
         yield first
         yield from frames
 
-    def _frames(self, container: Any, stream: Any, keyframes_only: bool, counted: bool) -> Iterator[Decoded]:
-        """Decoded pictures in presentation order; DecodeError after the last good one."""
+    def _frames(
+        self, container: Any, stream: Any, keyframes_only: bool, counted: bool, base_index: int = 0
+    ) -> Iterator[Decoded]:
+        """Decoded pictures in presentation order; DecodeError after the last good one.
+
+        Index: counted from ``base_index`` when decoding every frame from a known position,
+        else looked up by pts in the packet scan. Unreliable container pts (see StreamMeta) give
+        way to start_s + index / fps.
+        """
         meta = self.meta
         num, den = meta.time_base.numerator, meta.time_base.denominator
         default_dur = 1.0 / meta.fps if meta.fps > 0 else 0.0
-        scan_pts = None if counted else self.packet_scan().pts
+        synthetic = not meta.pts_reliable
+        if synthetic and keyframes_only:
+            raise DecodeError(
+                self.path,
+                "keyframe mode needs real presentation timestamps, which this container lacks",
+                hint="use mode='exact' for this file, or remux it to mp4/mkv",
+            )
+        scan_pts = None if (counted or synthetic) else self.packet_scan().pts
         if keyframes_only:
             stream.codec_context.skip_frame = "NONKEY"
         count = 0
@@ -107,12 +131,14 @@ class PyAVReader(VideoReader):
 
         def make(frame: Any) -> Decoded:
             nonlocal count, last_pts_s
-            if frame.pts is None:  # no timestamp at all: continue from the previous one
+            if synthetic:
+                pts_s = meta.start_s + (base_index + count) / meta.fps
+            elif frame.pts is None:  # no timestamp at all: continue from the previous one
                 pts_s = (last_pts_s + default_dur) if last_pts_s is not None else meta.start_s
             else:
                 pts_s = frame.pts * num / den
             if scan_pts is None:
-                index = count
+                index = base_index + count
             else:
                 index = bisect.bisect_left(scan_pts, frame.pts) if frame.pts is not None else count
             count += 1
@@ -168,9 +194,12 @@ class PyAVReader(VideoReader):
             out = self._out_fmt.reformat(frame, cw, ch, "rgb24", interpolation="AREA", threads=1)
         return rotate(out.to_ndarray(), _rotation_cw(frame, info.rotation))
 
+    def _to_rgb_coded(self, decoded: Decoded) -> np.ndarray:
+        return self._ref_fmt.reformat(decoded.handle, format="rgb24", threads=1).to_ndarray()
+
     def _to_small(self, decoded: Decoded, width: int, height: int) -> np.ndarray:
         frame = decoded.handle
-        small = self._small_fmt.reformat(frame, width, height, "rgb24", interpolation="FAST_BILINEAR", threads=1)
+        small = self._small_fmt.reformat(frame, width, height, "rgb24", interpolation="POINT", threads=1)
         return small.to_ndarray()
 
     # --- random access ----------------------------------------------------------------------------
