@@ -33,8 +33,8 @@ h1#question { margin: 0 0 18px; font-size: 22px; line-height: 1.35; font-weight:
 .chip b { font-weight: 600; }
 h2 { margin: 0 0 4px; font-size: 17px; }
 .sub { margin: 0 0 12px; color: var(--muted); font-size: 13px; }
-#timeline { margin: 0; }
-#timeline svg { display: block; width: 100%; height: auto; }
+#timeline { margin: 0; overflow-x: auto; }
+#timeline svg { display: block; width: 100%; min-width: 720px; height: auto; }  /* narrow screens scroll */
 table { border-collapse: collapse; width: 100%; font-size: 14px; font-variant-numeric: tabular-nums; }
 th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); }
 th { font-size: 12px; font-weight: 600; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
