@@ -174,3 +174,16 @@ def test_detector_registry_and_bad_arguments():
         make_detector("threshold", fade_bias=2)
     assert make_detector("content").threshold == 27.0
     assert make_detector("adaptive").threshold == 3.0 and make_detector("threshold").threshold == 12.0
+
+
+@pytest.mark.parametrize("backend", ["pyav", "decord"])
+def test_detect_scenes_on_either_backend(shared_video, backend):
+    from longvid.decode import BACKENDS
+    from longvid.errors import BackendUnavailableError
+
+    try:
+        BACKENDS.get(backend)
+    except BackendUnavailableError as exc:
+        pytest.skip(f"backend {backend!r} not importable here: {exc}")
+    scenes = detect_scenes(shared_video("pyscenedetect/goldeneye-vfr-drop3.mp4"), "content", backend=backend)
+    assert [s.start_s for s in scenes[1:]] == pytest.approx([3.754, 8.759], abs=1001 / 24000)

@@ -14,6 +14,7 @@ from ._app import app
 
 # Importing a command module registers its commands on `app`.
 from . import info  # noqa: E402,F401
+from . import scenes  # noqa: E402,F401
 from . import index  # noqa: E402,F401
 from . import search  # noqa: E402,F401
 

@@ -8,6 +8,7 @@ Shared by both backends: decord has no API for rotation, streams or keyframes.
 from __future__ import annotations
 
 import bisect
+import os
 import statistics
 from dataclasses import dataclass
 from fractions import Fraction
@@ -54,7 +55,22 @@ class PacketScan:
     first_ts: int
 
 
+def quiet_ffmpeg() -> None:
+    """Stop FFmpeg printing its own log lines on stderr (its errors reach the user as typed,
+    one-line exceptions). Left alone when the user configured PyAV logging or LONGVID_DEBUG=1."""
+    global _quieted
+    if _quieted:
+        return
+    _quieted = True
+    if av.logging.get_level() is None and os.environ.get("LONGVID_DEBUG", "") in ("", "0"):
+        av.logging.set_libav_level(av.logging.FATAL)
+
+
+_quieted = False
+
+
 def open_container(path: str) -> Any:
+    quiet_ffmpeg()
     try:
         return av.open(path, metadata_errors="ignore")
     except av.error.FileNotFoundError:

@@ -95,6 +95,34 @@ def rotate(image: np.ndarray, rotation_cw: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(image, k))
 
 
+def on_screen_indices(
+    pts_s: np.ndarray,
+    end_of_last_s: float,
+    origin_s: float,
+    step_s: float | None,
+    lo_s: float,
+    hi_s: float,
+) -> list[int]:
+    """The exact-mode selection over a known timeline (backends that index the whole stream up
+    front): for each sample time t_k = origin + k * step in [lo, hi) before the end of the last
+    frame, the last frame with pts <= t_k; each frame once, in order. ``step=None``: every frame
+    whose pts lies in [lo, hi)."""
+    pts = np.asarray(pts_s, dtype=np.float64)
+    if len(pts) == 0:
+        return []
+    if step_s is None:
+        keep = (pts >= lo_s - PTS_EPS_S) & (pts < hi_s - PTS_EPS_S)
+        return np.flatnonzero(keep).tolist()
+    k0 = max(0, math.ceil((lo_s - origin_s) / step_s - 1e-9))
+    stop = min(hi_s, end_of_last_s)
+    count = max(0, math.ceil((stop - origin_s) / step_s - 1e-9) - k0)
+    targets = origin_s + (k0 + np.arange(count)) * step_s
+    targets = targets[(targets < hi_s) & (targets + PTS_EPS_S < end_of_last_s)]
+    idx = np.searchsorted(pts, targets + PTS_EPS_S, side="right") - 1
+    idx = np.clip(idx, 0, len(pts) - 1)
+    return np.unique(idx).tolist()
+
+
 def _validate_times(start_s: float | None, end_s: float | None) -> None:
     for name, value in (("start_s", start_s), ("end_s", end_s)):
         if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value)):
