@@ -13,12 +13,13 @@ from ._app import app, fmt_time, print_json, stdout_console
 def info(
     video: Path = typer.Argument(..., help="Video file to describe.", show_default=False),
     backend: str = typer.Option("pyav", help="Decode backend (pyav, decord)."),
+    stream: int | None = typer.Option(None, "--stream", help="Video stream number (default: the best one).", show_default=False),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for programs."),
 ) -> None:
     """Show duration, frame rate, frame count, streams, rotation and keyframe spacing."""
     from ..decode import probe
 
-    vi = probe(video, backend=backend)
+    vi = probe(video, backend=backend, stream_index=stream)
     if as_json:
         print_json(vi.to_dict())
         return
@@ -30,7 +31,7 @@ def info(
     table.add_row("file", vi.path)
     table.add_row("container", vi.container)
     table.add_row("video stream", f"#{vi.stream_index} {vi.codec} {vi.width}x{vi.height}" + (f" {vi.pix_fmt}" if vi.pix_fmt else ""))
-    table.add_row("rotation", f"{vi.rotation}°")
+    table.add_row("rotation", f"{vi.rotation}° clockwise" if vi.rotation else "0°")
     table.add_row("frame rate", f"{vi.fps:.3f} fps" + (" (variable)" if vi.is_vfr else ""))
     table.add_row("frames", f"{vi.frame_count}" + ("" if vi.frame_count_exact else " (estimated)"))
     table.add_row("start", fmt_time(vi.start_s))

@@ -95,7 +95,8 @@ def _reason(exc: Exception) -> str:
 def _codec_label(stream: Any) -> str | None:
     ctx = stream.codec_context
     if ctx is not None:
-        return ctx.name
+        # the codec ("av1"), not the decoder that implements it ("libdav1d")
+        return getattr(ctx.codec, "canonical_name", None) or ctx.name
     tag = getattr(stream, "codec_tag", None)
     return f"unknown ({tag})" if tag else "unknown"
 
@@ -247,7 +248,7 @@ def probe_file(path: str, stream_index: int | None = None) -> tuple[VideoInfo, S
             path=path,
             container=container.format.name,
             stream_index=stream.index,
-            codec=ctx.name,
+            codec=_codec_label(stream) or ctx.name,
             width=w,
             height=h,
             rotation=rotation,
