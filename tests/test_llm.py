@@ -174,6 +174,46 @@ def test_budget_sends_exactly_the_kept_tokens_at_their_unpruned_positions(tiny_l
     assert torch.equal(step[..., -1], ref_pos[..., -1] + 1)
 
 
+def masked_full_inputs(llm, prep) -> dict:
+    """The FULL sequence (every placeholder slot present, kept features at kept slots) with the
+    dropped visual tokens masked out of attention: what pruning must be equivalent to."""
+    from longvid.llm.assemble import build_embeds
+
+    n = prep.layout.input_ids.shape[0]
+    mask = torch.zeros(1, n, dtype=torch.long)
+    mask[0, prep.index] = 1
+    if llm.family != "qwen3_vl":
+        embeds = build_embeds(llm.model.get_input_embeddings(), prep.layout, prep.units, prep.kept, torch.arange(n), prep.visual_at)
+        return dict(inputs_embeds=embeds[None], attention_mask=mask, position_ids=prep.full_position_ids)
+    from transformers.models.qwen3_vl.modeling_qwen3_vl import BaseModelOutputWithDeepstackFeatures
+
+    grids = torch.cat([u.grid.reshape(-1, u.grid.shape[-1]) for u in prep.units])
+    slots = torch.cat([torch.arange(s, s + u.n_grid) for s, u in zip(prep.layout.grid_start, prep.units)])
+    grids[torch.searchsorted(slots, prep.visual_at)] = prep.kept.features.to(grids.dtype)
+    deepstack = torch.cat([u.side["deepstack"].reshape(2, -1, grids.shape[-1]) for u in prep.units], dim=1)
+    video = BaseModelOutputWithDeepstackFeatures(pooler_output=(grids,), deepstack_features=[(d,) for d in deepstack])
+    return dict(input_ids=prep.layout.input_ids[None], attention_mask=mask, position_ids=prep.full_position_ids,
+                mm_encoder_outputs={"video": video})
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("reducer", _reducers())
+def test_pruned_sequence_equals_the_full_sequence_with_dropped_tokens_masked(tiny_llm, family, reducer):
+    llm = tiny_llm(family)
+    llm.reducer = reducer
+    try:
+        prep = llm.prepare(tiny_frames(4, seed=3), TIMES[:4], "Where is the square?", token_budget=11)
+    finally:
+        llm.reducer = None
+    assert prep.kept.positions.shape[0] == 11
+    with torch.no_grad():
+        pruned = llm.model(**llm.generate_inputs(prep)).logits[0, -1]
+        masked = llm.model(**masked_full_inputs(llm, prep)).logits[0, -1]
+        unreduced = llm.model(**llm.generate_inputs(llm.prepare(tiny_frames(4, seed=3), TIMES[:4], "Where is the square?"))).logits[0, -1]
+    assert torch.allclose(pruned, masked, atol=1e-4, rtol=0)
+    assert not torch.allclose(pruned, unreduced, atol=1e-4, rtol=0)  # dropping tokens does change the input
+
+
 def manual_greedy(llm, prep, steps: int) -> list[int]:
     """Greedy decoding by full forward passes without a cache (positions extended by hand)."""
     inputs = llm.generate_inputs(prep)
@@ -251,3 +291,19 @@ def test_prompt_snapshot(tiny_llm, family):
         tiny_frames(3), [0.0, 83.46, 3723.94], "  When does the dog jump? ", duration_s=3725.2, max_new_tokens=1
     )
     assert result.prompt == EXPECTED_PROMPTS[family]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("family", FAMILIES)
+def test_cuda_auto_dtype_and_fp32_equivalence(tiny_vlm_dir, family):
+    frames, times = tiny_frames(3), TIMES[:3]
+    auto = load_llm(str(tiny_vlm_dir(family)), device="auto")
+    assert auto.device.type == "cuda" and auto.dtype in (torch.bfloat16, torch.float16)
+    result = auto.answer(frames, times, "What happens?", token_budget=20, max_new_tokens=3)
+    assert result.tokens_after == 20 and torch.isfinite(result.first_token_logits).all()
+    fp32 = load_llm(str(tiny_vlm_dir(family)), device="cuda", dtype="float32")
+    result = fp32.answer(frames, times, "What happens?", max_new_tokens=1)
+    ref = reference_inputs(fp32, result.prompt, frames, times).to("cuda")
+    with torch.no_grad():
+        expected = fp32.model(**ref).logits[0, -1].float().cpu()
+    assert torch.allclose(result.first_token_logits, expected, atol=1e-4, rtol=0)

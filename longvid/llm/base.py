@@ -15,7 +15,6 @@ A family module subclasses ``VideoLLM`` and fills in: ``model_class``, ``placeho
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -24,6 +23,7 @@ import numpy as np
 import torch
 
 from ..errors import InvalidArgumentError, ModelNotFoundError
+from . import checks
 from .assemble import Kept, Layout, Unit, build_embeds, expand_placeholders, keep_index
 from .device import pick_device, pick_dtype
 from .prompt import chat_prompt
@@ -142,43 +142,10 @@ class VideoLLM:
             "position_ids": prep.position_ids,
         }
 
-    # --- checks --------------------------------------------------------------------------------
+    # --- checks (no model work) ----------------------------------------------------------------
 
     def check_budget(self, token_budget: int | None) -> None:
-        if token_budget is None:
-            return
-        if isinstance(token_budget, bool) or not isinstance(token_budget, (int, np.integer)) or token_budget < 1:
-            raise InvalidArgumentError(f"token budget {token_budget!r} is invalid", "use a whole number of at least 1")
-        if token_budget > self.context_length:
-            raise InvalidArgumentError(
-                f"token budget {token_budget} is larger than the context of {self.spec.name} "
-                f"({self.context_length} tokens)",
-                f"use at most {self.context_length} (fewer leaves room for the question and answer)",
-            )
-
-    def check_question(self, question: str) -> str:
-        if not isinstance(question, str) or not question.strip():
-            raise InvalidArgumentError("the question is empty", "ask something about the video, e.g. 'what happens first?'")
-        reserved = sorted(t for t in self._reserved if t in question)
-        if reserved:
-            raise InvalidArgumentError(
-                f"the question contains the model's reserved token {reserved[0]!r}", "remove it from the question"
-            )
-        return question.strip()
-
-    @staticmethod
-    def check_token_options(token_method: str, merge_threshold: float | None, alpha: float) -> None:
-        """The token stage's own checks, run before any model work."""
-        from ..tokens.assign import check_alpha
-        from ..tokens.merge import check_merge_threshold
-        from ..tokens.samplers import SAMPLERS
-
-        if not isinstance(token_method, str) or token_method not in SAMPLERS:
-            raise InvalidArgumentError(
-                f"unknown token method {token_method!r}", f"choose one of: {', '.join(SAMPLERS.names())}"
-            )
-        check_merge_threshold(merge_threshold)
-        check_alpha(alpha)
+        checks.check_budget(token_budget, self.context_length, self.spec.name)
 
     def check_inputs(
         self,
@@ -189,48 +156,24 @@ class VideoLLM:
         relevance: Sequence[float] | None,
         max_new_tokens: int,
     ) -> tuple[str, list[np.ndarray], list[float], np.ndarray | None]:
-        """Validate everything (no model work); returns the normalised question, frames, times, scores."""
-        question = self.check_question(question)
+        """Validate everything; returns the stripped question, frames, times and scores."""
+        question = checks.check_question(question, self._reserved)
         self.check_budget(token_budget)
-        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
-            raise InvalidArgumentError(f"max_new_tokens = {max_new_tokens!r} is invalid", "use at least 1")
-        if frames is None or len(frames) == 0:
-            raise InvalidArgumentError("no frames were given", "pass at least one RGB frame")
-        images = [getattr(f, "image", f) for f in frames]
-        if timestamps_s is None:
-            if not all(hasattr(f, "pts_s") for f in frames):
-                raise InvalidArgumentError("timestamps_s is missing", "pass one timestamp per frame, in seconds")
-            timestamps_s = [f.pts_s for f in frames]
-        times = [float(t) for t in timestamps_s]
-        if len(times) != len(images):
-            raise InvalidArgumentError(f"{len(images)} frames but {len(times)} timestamps", "pass one timestamp per frame")
-        if not all(math.isfinite(t) for t in times) or any(b < a for a, b in zip(times, times[1:])):
-            raise InvalidArgumentError(f"timestamps_s {times[:8]} are not finite and increasing", "sort frames by time")
-        first = np.asarray(images[0])
-        for i, img in enumerate(images):
-            img = np.asarray(img)
-            if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
-                raise InvalidArgumentError(
-                    f"frame {i} is {img.dtype} {img.shape}", "frames must be RGB uint8 arrays shaped (H, W, 3)"
-                )
-            if img.shape != first.shape:
-                raise InvalidArgumentError(
-                    f"frame {i} is {img.shape[1]}x{img.shape[0]} but frame 0 is {first.shape[1]}x{first.shape[0]}",
-                    "all frames must have the same size",
-                )
+        checks.check_max_new_tokens(max_new_tokens)
+        images, times = checks.check_frames(frames, timestamps_s)
         scores = None
         if relevance is not None:
             from ..tokens.assign import check_relevance
 
             scores = check_relevance(relevance, len(images))
-        native = self.native_tokens(len(images), first.shape[0], first.shape[1])
+        native = self.native_tokens(len(images), images[0].shape[0], images[0].shape[1])
         if token_budget is None and native > self.context_length:
             raise InvalidArgumentError(
                 f"{len(images)} frames take {native} visual tokens, more than the context of "
                 f"{self.spec.name} ({self.context_length} tokens)",
                 "set a token budget (--tokens) or use fewer frames",
             )
-        return question, [np.ascontiguousarray(i) for i in images], times, scores
+        return question, images, times, scores
 
     # --- the pipeline of one answer ---------------------------------------------------------------
 
@@ -283,7 +226,7 @@ class VideoLLM:
             frames, timestamps_s, question, token_budget, relevance, max_new_tokens
         )
         if token_budget is not None:
-            self.check_token_options(token_method, merge_threshold, alpha)
+            checks.check_token_options(token_method, merge_threshold, alpha)
             token_budget = int(token_budget)
         self.load_weights()
         seconds: dict[str, float] = {}
@@ -363,7 +306,15 @@ class VideoLLM:
         **generate_kwargs: Any,
     ) -> LLMResult:
         """Answer ``question`` from ``frames`` (RGB uint8 (H, W, 3) arrays or ``Frame`` objects) at
-        ``timestamps_s``, sending at most ``token_budget`` visual tokens (None: all of them)."""
+        ``timestamps_s`` (seconds on the video's timeline; None: the frames' ``pts_s``), sending at
+        most ``token_budget`` visual tokens (None: all of them).
+
+        ``relevance`` (one score >= 0 per frame) shares the budget between frames; ``token_method``,
+        ``merge_threshold`` and ``alpha`` go to the token stage (``longvid.tokens.reduce_tokens``),
+        which also gets the question as a query vector (see ``question_query``). ``duration_s``:
+        the video's length, for prompts that state it (SmolVLM2). ``generate_kwargs`` go to
+        ``model.generate`` (e.g. ``do_sample=True``); decoding is greedy otherwise.
+        """
         prep = self.prepare(
             frames, timestamps_s, question, token_budget, relevance, token_method,
             merge_threshold, alpha, duration_s, max_new_tokens,
