@@ -125,14 +125,21 @@ def test_running_minimum_greedy_equals_the_naive_greedy(seed):
     g = torch.Generator().manual_seed(seed)
     sets = [torch.randn(n, 12, generator=g) for n in (40, 7, 33, 60)]
     counts = [9, 3, 33, 25]
-    points = [unit_points(x, None) for x in sets]
-    got = greedy_kcenter(points, counts)
-    for x, k, idx in zip(points, counts, got):
-        assert idx.tolist() == naive_greedy(x, k)
+    got = greedy_kcenter(sets, counts)  # batched: the sets share one padded tensor
+    for x, k, idx in zip(sets, counts, got):
+        expected = naive_greedy(unit_points(x, None), k)
+        assert idx.tolist() == expected
+        assert greedy_kcenter([x], [k])[0].tolist() == expected  # one set alone: the 2-D path
+    # seeded, batched and alone
+    seeds = [torch.tensor([0, 5]), None, torch.tensor([1]), torch.tensor([2, 3, 4])]
+    batched = greedy_kcenter(sets, counts, seeds)
+    for x, k, seed, idx in zip(sets, counts, seeds, batched):
+        assert torch.equal(idx, greedy_kcenter([x], [k], [seed])[0])
+        assert seed is None or set(seed.tolist()) <= set(idx.tolist())
 
 
 def test_seeds_are_kept_and_steer_the_rest():
-    x = unit_points(torch.randn(50, 8, generator=torch.Generator().manual_seed(1)), None)
+    x = torch.nn.functional.normalize(torch.randn(50, 8, generator=torch.Generator().manual_seed(1)), dim=1)
     seeds = torch.tensor([4, 17])
     idx = greedy_kcenter([x], [6], [seeds])[0]
     assert {4, 17} <= set(idx.tolist()) and idx.shape[0] == 6

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from ..merge import MergedFrame
 from .base import Picked, SampleOptions, nothing, query_similarity, take, top_by_score
-from .kcenter import greedy_kcenter, sample_kcenter, unit_points
+from .kcenter import greedy_kcenter, sample_kcenter
 
 
 def relevant_part(count: int, share: float) -> int:
@@ -24,14 +24,14 @@ def sample_hybrid(frames: Sequence[MergedFrame], counts: Sequence[int], options:
     if options.query is None:
         return sample_kcenter(frames, counts, options)
     wanted = [t for t, count in enumerate(counts) if count > 0]
-    seeds, points = [], []
+    seeds = []
     for t in wanted:
-        where = f"grids[{t}]"
-        reserved = relevant_part(counts[t], options.relevance_share)
-        scores = query_similarity(frames[t], options.query, where)
-        seeds.append(top_by_score(scores, reserved))
-        points.append(unit_points(frames[t].features, options.sketch_dim, where))
-    local = greedy_kcenter(points, [counts[t] for t in wanted], seeds)
+        scores = query_similarity(frames[t], options.query, f"grids[{t}]")
+        seeds.append(top_by_score(scores, relevant_part(counts[t], options.relevance_share)))
+    local = greedy_kcenter(
+        [frames[t].features for t in wanted], [counts[t] for t in wanted], seeds, options.sketch_dim,
+        [f"grids[{t}]" for t in wanted],
+    )
     picked = [nothing(f) for f in frames]
     for t, idx in zip(wanted, local):
         picked[t] = take(frames[t], idx)

@@ -69,18 +69,29 @@ def unit_points(x: torch.Tensor, sketch_dim: int | None, where: str = "tokens") 
     return unit_rows(y, where)
 
 
+def sketched_dim(dim: int, sketch_dim: int | None) -> int:
+    return -(-dim // sketch_block(dim, sketch_dim))
+
+
 def greedy_kcenter(
-    points: Sequence[torch.Tensor],
+    sets: Sequence[torch.Tensor],
     counts: Sequence[int],
     seeds: Sequence[torch.Tensor | None] | None = None,
+    sketch_dim: int | None = None,
+    names: Sequence[str] | None = None,
 ) -> list[torch.Tensor]:
-    """Per set: ascending indices of ``counts[i]`` rows of ``points[i]`` (unit (n_i, d) float32)
-    chosen by greedy max-min distance, seeds (indices, already chosen) included."""
-    seeds = list(seeds) if seeds is not None else [None] * len(points)
-    results: list[torch.Tensor | None] = [None] * len(points)
+    """Per set: ascending indices of ``counts[i]`` rows of ``sets[i]`` ((n_i, D) tokens) chosen by
+    greedy max-min cosine distance, ``seeds[i]`` (indices already chosen) included.
+
+    Unit (or sketched) copies are made one chunk at a time, so the extra memory is the running
+    vectors plus one chunk, never a normalised copy of every set at once.
+    """
+    seeds = list(seeds) if seeds is not None else [None] * len(sets)
+    names = list(names) if names is not None else [f"set {i}" for i in range(len(sets))]
+    results: list[torch.Tensor | None] = [None] * len(sets)
     todo = []
-    for i, (pts, count) in enumerate(zip(points, counts)):
-        n, device = int(pts.shape[0]), pts.device
+    for i, (x, count) in enumerate(zip(sets, counts)):
+        n, device = int(x.shape[0]), x.device
         seed = seeds[i] if seeds[i] is not None else torch.zeros(0, dtype=torch.long, device=device)
         seeds[i] = seed
         if count >= n:
@@ -91,32 +102,56 @@ def greedy_kcenter(
             todo.append(i)
     if todo:
         todo.sort(key=lambda i: (-(counts[i] - seeds[i].shape[0]), i))
-        cap = _CHUNK_BYTES.get(points[todo[0]].device.type, 1 << 30)
+        cap = _CHUNK_BYTES.get(sets[todo[0]].device.type, 1 << 30)
+        d = sketched_dim(int(sets[todo[0]].shape[1]), sketch_dim)
         chunk: list[int] = []
         widest = 0
         for i in todo:
-            rows, d = points[i].shape
+            rows = int(sets[i].shape[0])
             if chunk and (len(chunk) + 1) * max(widest, rows) * d * 4 > cap:
-                _greedy_chunk(points, counts, seeds, chunk, results)
+                _greedy_chunk([unit_points(sets[c], sketch_dim, names[c]) for c in chunk], counts, seeds, chunk, results)
                 chunk, widest = [], 0
             chunk.append(i)
             widest = max(widest, rows)
-        _greedy_chunk(points, counts, seeds, chunk, results)
+        _greedy_chunk([unit_points(sets[c], sketch_dim, names[c]) for c in chunk], counts, seeds, chunk, results)
     return results  # type: ignore[return-value]
 
 
+def _greedy_one(points: torch.Tensor, count: int, seed: torch.Tensor) -> torch.Tensor:
+    """One set in (point, dim) layout: matrix x vector passes over contiguous rows, which is the
+    faster layout once a set alone fills the cache (large D)."""
+    best = torch.full((points.shape[0],), float("-inf"), device=points.device)
+    if seed.shape[0]:
+        best = (points @ points[seed].T).amax(1)
+        best[seed] = float("inf")
+        idx = best.argmin()
+    else:
+        idx = (points @ points.mean(0)).argmin()
+    picked = [idx]
+    for _ in range(count - seed.shape[0] - 1):
+        best[idx] = float("inf")
+        torch.maximum(best, points @ points[idx], out=best)
+        idx = best.argmin()
+        picked.append(idx)
+    return torch.sort(torch.cat([seed, torch.stack(picked)])).values
+
+
 def _greedy_chunk(points, counts, seeds, chunk, results) -> None:
-    """Batched greedy over the sets in ``chunk`` (sorted by picks to make, most first)."""
-    device = points[chunk[0]].device
-    sizes = [int(points[i].shape[0]) for i in chunk]
+    """Batched greedy over the sets in ``chunk`` (sorted by picks to make, most first);
+    ``points[j]`` are the unit rows of set ``chunk[j]``."""
+    if len(chunk) == 1:
+        results[chunk[0]] = _greedy_one(points[0], counts[chunk[0]], seeds[chunk[0]])
+        return
+    device = points[0].device
+    sizes = [int(p.shape[0]) for p in points]
     picks = [counts[i] - int(seeds[i].shape[0]) for i in chunk]
-    a, width, d = len(chunk), max(sizes), int(points[chunk[0]].shape[1])
+    a, width, d = len(chunk), max(sizes), int(points[0].shape[1])
     # (set, dim, point) layout: a similarity pass is then a batch of row-vector x matrix
     # products, which CPU BLAS runs several times faster than matrix x column-vector.
     pts = torch.zeros(a, d, width, device=device)
     valid = torch.zeros(a, width, dtype=torch.bool, device=device)
-    for j, i in enumerate(chunk):
-        pts[j, :, : sizes[j]] = points[i].T
+    for j in range(a):
+        pts[j, :, : sizes[j]] = points[j].T
         valid[j, : sizes[j]] = True
     # best[j, p]: highest similarity of point p to the chosen set (-inf: none chosen yet);
     # chosen and padding points are +inf so that argmin never returns them.
@@ -125,7 +160,7 @@ def _greedy_chunk(points, counts, seeds, chunk, results) -> None:
     seeded = torch.tensor([seeds[i].shape[0] > 0 for i in chunk], device=device)
     for j, i in enumerate(chunk):
         if seeds[i].shape[0]:
-            best[j, : sizes[j]] = (points[i] @ points[i][seeds[i]].T).amax(1)
+            best[j, : sizes[j]] = (points[j] @ points[j][seeds[i]].T).amax(1)
             best[j, seeds[i]] = float("inf")
             chosen[j, seeds[i]] = True
     mean = pts.sum(2) / torch.tensor(sizes, device=device, dtype=pts.dtype)[:, None]
@@ -156,14 +191,15 @@ def kcenter_select(
     features: torch.Tensor, count: int, sketch_dim: int | None = None, seeds: torch.Tensor | None = None
 ) -> torch.Tensor:
     """Ascending indices of ``count`` diverse rows of ``features`` (N, D) (one set, any N)."""
-    points = unit_points(features, check_sketch_dim(sketch_dim))
-    return greedy_kcenter([points], [int(count)], [seeds])[0]
+    return greedy_kcenter([features], [int(count)], [seeds], check_sketch_dim(sketch_dim), ["features"])[0]
 
 
 def sample_kcenter(frames: Sequence[MergedFrame], counts: Sequence[int], options: SampleOptions) -> list[Picked]:
     wanted = [t for t, count in enumerate(counts) if count > 0]
-    points = [unit_points(frames[t].features, options.sketch_dim, f"grids[{t}]") for t in wanted]
-    local = greedy_kcenter(points, [counts[t] for t in wanted])
+    local = greedy_kcenter(
+        [frames[t].features for t in wanted], [counts[t] for t in wanted], None, options.sketch_dim,
+        [f"grids[{t}]" for t in wanted],
+    )
     picked = [nothing(f) for f in frames]
     for t, idx in zip(wanted, local):
         picked[t] = take(frames[t], idx)
