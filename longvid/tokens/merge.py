@@ -110,12 +110,14 @@ def merge_temporal(grids: list[torch.Tensor], threshold: float | None) -> list[M
             for s in torch.unique(run_start).tolist():  # usually one or two run-start frames
                 members = where[run_start == s]
                 if s not in sums:
-                    sums[s] = grids[s].reshape(-1, d).float().clone()
+                    sums[s] = grids[s].reshape(-1, d).to(torch.float32, copy=True)
                     counts[s] = torch.ones(sums[s].shape[0], device=device)
                 sums[s].index_add_(0, members, x[members].float())
                 counts[s].index_add_(0, members, torch.ones(members.shape[0], device=device))
-        anchor = torch.where(joins[:, None], anchor, unit)
-        start = torch.where(joins, start, torch.full_like(start, t))
+            anchor = torch.where(joins[:, None], anchor, unit)
+            start = torch.where(joins, start, torch.full_like(start, t))
+        else:  # every run ends here: no copy needed
+            anchor, start = unit, torch.full_like(start, t)
     frames = []
     for t, grid in enumerate(grids):
         h, w, d = grid.shape

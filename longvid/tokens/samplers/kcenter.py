@@ -12,9 +12,11 @@ Distances: with ``sketch_dim`` set and D >= 4 * sketch_dim, similarities are tak
 sketch of ~sketch_dim dims: the D coordinates are cut into consecutive blocks of
 b = ceil(D / sketch_dim), each block collapses to its dot product with one fixed random +-1 vector
 (seeded, so results are deterministic), and the sketched rows are scaled to unit length. This is
-an unbiased random projection (E <Sx, Sy> = <x, y>) computed in one read of the tokens, which is
-what keeps the whole method within a small factor of one pass over the tokens on a CPU; cosines
-are then approximate (error ~ 1/sqrt(sketch_dim)). ``sketch_dim=None`` uses exact cosines.
+an unbiased random projection (E <Sx, Sy> = <x, y>) computed in one read of the tokens, after
+which every greedy step reads D / sketch_dim times fewer bytes. Cosines are then approximate
+(error ~ 1/sqrt(sketch_dim)): coarse structure (which object a token shows) survives, fine
+distances within an object do not, and there the picks are no better than random (measured in
+benchmarks/tokens.py). ``sketch_dim=None`` (the default) uses exact cosines.
 
 Frames run batched (padded to one tensor per chunk of a few MiB, so a chunk stays in cache),
 frames with the most picks first so that finished frames fall off the end of the batch.
