@@ -331,7 +331,7 @@ def search_video(
         encoder = _encoder_for(config, encoder)
         video, fp = store.video_for_path(path)
         indexed = None
-        if video is None or encoder.model_id not in store.indexed_models(video.id):
+        if video is None or not store.has_embeddings(video.id, encoder.model_id):
             if fp is None:
                 others = store.indexed_models(video.id)
                 raise NotIndexedError(

@@ -70,7 +70,7 @@ def test_tensor_preprocessing_matches_open_clip_reference_transform(tmp_path, im
     # uint8 bicubic antialiased resize in torchvision vs PIL: at most a couple of grey levels
     assert (ours - ref).abs().max().item() < 3.5 / 255 / 0.26
     with torch.inference_mode():
-        ref_vec = torch.nn.functional.normalize(enc.model.encode_image(ref), dim=-1).numpy()
+        ref_vec = torch.nn.functional.normalize(enc.model.encode_image(ref.to(enc.device)), dim=-1).cpu().numpy()
     cos = (enc.encode_images(images) * ref_vec).sum(1)
     assert cos.min() > 0.999
 
@@ -81,9 +81,9 @@ def test_trimmed_text_encoding_equals_full_context(tiny_clip_dir):
     enc = load_encoder(str(tiny_clip_dir), cache=False)
     assert enc._text_parts is not None  # causal CLIP text tower: trimming applies
     texts = ["a", "a red star and a blue circle", "when does the dog jump into the lake?"]
-    tokens = enc.tokenizer(texts)
+    tokens = enc.tokenizer(texts).to(enc.device)
     with torch.inference_mode():
-        full = torch.nn.functional.normalize(enc.model.encode_text(tokens), dim=-1).numpy()
+        full = torch.nn.functional.normalize(enc.model.encode_text(tokens), dim=-1).cpu().numpy()
     np.testing.assert_allclose(enc.encode_text(texts), full, atol=2e-6)
 
 
@@ -107,7 +107,7 @@ def test_transformers_clip_matches_its_own_processor_and_forward(tiny_hf_clip_di
     import torch
     from transformers import AutoModel, AutoProcessor
 
-    enc = load_encoder(f"hf:{tiny_hf_clip_dir}", cache=False)
+    enc = load_encoder(f"hf:{tiny_hf_clip_dir}", device="cpu", cache=False)  # compared with a CPU reference
     assert enc.dim == 16 and enc.model_id.startswith("hf:tiny-hf-clip@")
     model = AutoModel.from_pretrained(tiny_hf_clip_dir).eval()
     processor = AutoProcessor.from_pretrained(tiny_hf_clip_dir)

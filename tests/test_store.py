@@ -139,6 +139,30 @@ def test_renamed_copy_is_found_changed_bytes_are_not(store, tmp_path):
     assert store.video_for_path(changed)[0] is None
 
 
+def test_unchanged_path_is_found_without_reading_and_edits_are_noticed(store, tmp_path, monkeypatch):
+    import longvid.store.store as store_module
+
+    video = make_file(tmp_path / "a.mp4")
+    add(store, video)
+    rec, _ = store.video_for_path(video)
+    real = store_module.fingerprint_file
+    reads = []
+    monkeypatch.setattr(store_module, "fingerprint_file", lambda p: reads.append(p) or real(p))
+    assert store.video_for_path(video)[0].id == rec.id and reads == []  # same stat: no read
+    st = video.stat()
+    data = bytearray(video.read_bytes())
+    data[100] ^= 1
+    video.write_bytes(bytes(data))
+    os.utime(video, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size, same mtime: ctime still moves
+    assert store.video_for_path(video)[0] is None and reads == [video]
+    copy = tmp_path / "copy.mp4"
+    shutil.copy(tmp_path / "a.mp4", copy)
+    data[100] ^= 1
+    copy.write_bytes(bytes(data))  # the original bytes under a new name
+    assert store.video_for_path(copy)[0].id == rec.id  # found by content, and remembered:
+    assert store.video_for_path(copy)[0].id == rec.id and reads == [video, copy]
+
+
 def test_big_files_fingerprint_by_samples(tmp_path):
     big = make_file(tmp_path / "big.bin", size=FULL_HASH_LIMIT + 5_000_000)
     fp = fingerprint_file(big)

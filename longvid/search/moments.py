@@ -71,29 +71,14 @@ def find_moments(
     same_right = np.r_[ids[:-1] == ids[1:], False]
     prev_v, next_v = np.r_[-np.inf, values[:-1]], np.r_[values[1:], -np.inf]
     local_max = (~same_left | (values >= prev_v)) & (~same_right | (values >= next_v))
-    for peak in np.argsort(-values, kind="stable"):
-        if len(moments) == k:
-            break
-        if not local_max[peak] or (moments and values[peak] <= baseline):
-            continue
+    candidates = np.flatnonzero(local_max)
+    for peak in candidates[np.argsort(-values[candidates], kind="stable")]:
+        if len(moments) == k or (moments and values[peak] <= baseline):
+            break  # best first: nothing after this rises above the baseline either
         if owner[peak] >= 0 or _near_span(peak, spans, times, ends, min_gap_s):
             continue
         floor = baseline + fraction * (values[peak] - baseline)
-        lo = hi = int(peak)
-
-        def can_take(j: int) -> bool:
-            span_start, span_end = min(times[j], times[lo]), max(ends[j], ends[hi])
-            return (
-                owner[j] < 0
-                and values[j] >= floor
-                and ids[j] == ids[peak]
-                and (max_span_s is None or span_end - span_start <= max_span_s)
-            )
-
-        while lo > 0 and can_take(lo - 1):
-            lo -= 1
-        while hi < n - 1 and can_take(hi + 1):
-            hi += 1
+        lo, hi = _grow(int(peak), (owner < 0) & (values >= floor) & (ids == ids[peak]), values, times, ends, max_span_s)
         owner[lo : hi + 1] = len(moments)
         spans.append((lo, hi))
         start, end = float(times[lo]), float(ends[hi])
@@ -111,6 +96,24 @@ def find_moments(
             )
         )
     return moments
+
+
+def _grow(peak: int, ok: np.ndarray, values, times, ends, max_span_s: float | None) -> tuple[int, int]:
+    """The run of ``ok`` frames around ``peak``; with ``max_span_s``, grown one frame at a time
+    towards the better-scoring neighbour until the span would get too long."""
+    left_bad = np.flatnonzero(~ok[:peak])
+    right_bad = np.flatnonzero(~ok[peak + 1 :])
+    lo = int(left_bad[-1]) + 1 if len(left_bad) else 0
+    hi = peak + (int(right_bad[0]) if len(right_bad) else len(ok) - 1 - peak)
+    if max_span_s is None:
+        return lo, hi
+    a = b = peak
+    while True:
+        options = [j for j in (a - 1, b + 1) if lo <= j <= hi and ends[max(b, j)] - times[min(a, j)] <= max_span_s]
+        if not options:
+            return a, b
+        j = max(options, key=lambda i: values[i])
+        a, b = min(a, j), max(b, j)
 
 
 def _near_span(peak: int, spans, times, ends, min_gap_s: float) -> bool:

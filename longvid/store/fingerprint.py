@@ -30,6 +30,18 @@ class Fingerprint:
     digest: str  # "v1-" + 32 hex digits
     size_bytes: int
     mtime_ns: int
+    # The file's identity when it was hashed: while a path still shows the same size, mtime,
+    # ctime and inode, its bytes are taken to be unchanged (the rule git and make use), so a
+    # search does not read the file again. Any write, chmod, copy or replacement changes one.
+    ctime_ns: int = 0
+    inode: int = 0
+
+    def stat_key(self) -> tuple[int, int, int, int]:
+        return (self.size_bytes, self.mtime_ns, self.ctime_ns, self.inode)
+
+
+def stat_key(stat: os.stat_result) -> tuple[int, int, int, int]:
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
 
 
 def fingerprint_file(path: str | os.PathLike) -> Fingerprint:
@@ -47,7 +59,7 @@ def fingerprint_file(path: str | os.PathLike) -> Fingerprint:
         raise VideoNotFoundError(str(path), "no such file", "check the path") from None
     except PermissionError:
         raise VideoInputError(str(path), "cannot be read (permission denied)", "check the file's permissions") from None
-    return Fingerprint(f"{VERSION}-{digest}", stat.st_size, stat.st_mtime_ns)
+    return Fingerprint(f"{VERSION}-{digest}", stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
 
 
 def _digest(handle, size: int) -> str:

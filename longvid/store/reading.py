@@ -38,18 +38,32 @@ class ReadMixin:
             pk = self._model_pk(model_id)
             return [] if pk is None else self._current_scenes(self.conn, video_id, pk)
 
+    def has_embeddings(self, video_id: int, model_id: str) -> bool:
+        model = self._model_row(model_id)
+        return bool(model) and bool(
+            self._query("SELECT 1 FROM frames WHERE video_id = ? AND model = ? LIMIT 1", (video_id, model[0]))
+        )
+
+    def _model_row(self, model_id: str) -> tuple[int, int] | None:
+        """(row id, dim) of a model; remembered, since model rows never change or go away."""
+        cache = self._model_rows
+        if model_id not in cache:
+            rows = self._query("SELECT id, dim FROM models WHERE model_id = ?", (model_id,))
+            if not rows:
+                return None
+            cache[model_id] = rows[0]
+        return cache[model_id]
+
     def _require(self, video_id: int, model_id: str, query_dim: int | None = None) -> tuple[int, int]:
         """(model row id, dim) for a video indexed with ``model_id``; clear errors otherwise."""
-        rows = self._query("SELECT id, dim FROM models WHERE model_id = ?", (model_id,))
-        has = rows and self._query("SELECT 1 FROM frames WHERE video_id = ? AND model = ? LIMIT 1", (video_id, rows[0][0]))
-        if not has:
+        if not self.has_embeddings(video_id, model_id):
             others = self.indexed_models(video_id)
             raise NotIndexedError(
                 f"video #{video_id} has no embeddings for model {model_id!r}"
                 + (f" (it is indexed with {', '.join(others)})" if others else ""),
                 "index it with this model first (`longvid index VIDEO --model ...`)",
             )
-        pk, dim = rows[0]
+        pk, dim = self._model_row(model_id)
         if query_dim is not None and query_dim != dim:
             raise ModelMismatchError(
                 f"query vectors have dimension {query_dim} but model {model_id!r} stores {dim}",
@@ -57,18 +71,19 @@ class ReadMixin:
             )
         return pk, dim
 
-    def _segments(self, where: str, params: tuple) -> list[Segment]:
+    def _segments(self, where: str, params: tuple, *, cache: bool = True) -> list[Segment]:
         rows = self._query(f"SELECT file, count, dim, size_bytes FROM segments WHERE {where} ORDER BY id", params)
         out = []
         for file, count, dim, size in rows:
             segment = self.segments.get(file)
             if segment is None:
                 segment = read_segment(self.root, file, count=count, dim=dim, size_bytes=size)
-                self.segments.put(segment)
+                if cache:
+                    self.segments.put(segment)
             out.append(segment)
         return out
 
-    def _place(self, frames: StoredFrames, segments: list[Segment]) -> tuple[np.ndarray, list[np.ndarray]]:
+    def _place(self, frames: StoredFrames, segments: list[Segment]) -> list[np.ndarray]:
         """For each segment, the positions of its vectors in ``frames`` (which is in time order)."""
         order = np.argsort(frames.ids, kind="stable")
         sorted_ids = frames.ids[order]
@@ -81,18 +96,39 @@ class ReadMixin:
             seen[order[at]] = True
         if not seen.all():
             raise StoreCorruptError(f"{int((~seen).sum())} stored frames have no vectors in {self.root}", "run `longvid store check --repair`")
-        return order, placed
+        return placed
+
+    def _view(self, video_id: int, model_id: str, query_dim: int | None = None) -> "_VideoView":
+        """A video's frames and vectors (time order) with a FAISS index over them, kept while the
+        video's runs for this model stay the same (a new or dropped run rebuilds it)."""
+        pk, dim = self._require(video_id, model_id, query_dim)
+        version = tuple(self._query(
+            "SELECT COUNT(*), MAX(id), SUM(frames_added) FROM runs WHERE video_id = ? AND model = ?", (video_id, pk)
+        )[0])
+        views = self._views
+        view = views.get((video_id, pk))
+        if view is not None and view.version == version:
+            return view
+        import faiss
+
+        frames = self.frames(video_id, model_id)
+        segments = self._segments("video_id = ? AND model = ?", (video_id, pk), cache=False)
+        vectors = np.empty((len(frames), dim), np.float32)
+        for seg, rows in zip(segments, self._place(frames, segments)):
+            vectors[rows] = seg.vectors
+        vectors.flags.writeable = False
+        index = faiss.IndexFlatIP(dim)
+        index.add(vectors)
+        view = _VideoView(version, frames, vectors, index)
+        if len(views) >= 32:  # a handful of videos in use at a time; the oldest goes
+            views.pop(next(iter(views)))
+        views[(video_id, pk)] = view
+        return view
 
     def vectors(self, video_id: int, model_id: str) -> tuple[StoredFrames, np.ndarray]:
-        """Frames (time order) and their vectors, row for row."""
-        pk, dim = self._require(video_id, model_id)
-        frames = self.frames(video_id, model_id)
-        segments = self._segments("video_id = ? AND model = ?", (video_id, pk))
-        _, placed = self._place(frames, segments)
-        out = np.empty((len(frames), dim), np.float32)
-        for seg, rows in zip(segments, placed):
-            out[rows] = seg.vectors
-        return frames, out
+        """Frames (time order) and their vectors, row for row (read-only)."""
+        view = self._view(video_id, model_id)
+        return view.frames, view.vectors
 
     # --- scoring --------------------------------------------------------------------------------
 
@@ -102,16 +138,12 @@ class ReadMixin:
         Returns the frames (time order) and an (m, n) score matrix, one row per query vector.
         """
         query = _as_query(query)
-        pk, _ = self._require(video_id, model_id, query.shape[1])
-        frames = self.frames(video_id, model_id)
-        segments = self._segments("video_id = ? AND model = ?", (video_id, pk))
-        order, _ = self._place(frames, segments)
-        sorted_ids = frames.ids[order]
-        out = np.empty((len(query), len(frames)), np.float32)
-        for seg in segments:
-            distances, ids = seg.index.search(query, seg.index.ntotal)  # every frame, best first
-            out[np.arange(len(query))[:, None], order[np.searchsorted(sorted_ids, ids)]] = distances
-        return frames, out
+        view = self._view(video_id, model_id, query.shape[1])
+        n = len(view.frames)
+        distances, positions = view.index.search(query, n)  # every frame, best first
+        out = np.empty((len(query), n), np.float32)
+        np.put_along_axis(out, positions, distances, axis=1)
+        return view.frames, out
 
     def search_all(self, model_id: str, query: np.ndarray, k: int = 10) -> list[list[Hit]]:
         """The ``k`` best frames over every video indexed with ``model_id``, per query vector.
@@ -158,7 +190,8 @@ class ReadMixin:
     def text_vectors(self, encoder: Any, texts: list[str]) -> np.ndarray:
         """Text embeddings from the cache, encoding (and caching) only the texts never seen."""
         texts = list(texts)
-        rows = self._query("SELECT id, dim FROM models WHERE model_id = ?", (encoder.model_id,))
+        model = self._model_row(encoder.model_id)
+        rows = [model] if model else []
         if rows and rows[0][1] != encoder.dim:
             raise ModelMismatchError(f"model {encoder.model_id!r} is stored with dimension {rows[0][1]}, the encoder gives {encoder.dim}")
         found: dict[str, np.ndarray] = {}
@@ -186,6 +219,13 @@ class ReadMixin:
             except StoreError:
                 pass  # e.g. a read-only store: answering matters more than caching
         return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
+
+
+class _VideoView:
+    __slots__ = ("version", "frames", "vectors", "index")
+
+    def __init__(self, version, frames, vectors, index):
+        self.version, self.frames, self.vectors, self.index = version, frames, vectors, index
 
 
 def _as_query(query: np.ndarray) -> np.ndarray:

@@ -32,6 +32,8 @@ MIGRATIONS: list[str] = [
         video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
         size_bytes INTEGER NOT NULL,
         mtime_ns INTEGER NOT NULL,
+        ctime_ns INTEGER NOT NULL,
+        inode INTEGER NOT NULL,
         seen_at REAL NOT NULL
     );
     CREATE INDEX video_paths_by_video ON video_paths(video_id);

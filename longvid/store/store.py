@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..errors import ModelMismatchError, StoreCorruptError, StoreError, StoreLockedError, VideoInputError
 from . import schema
-from .fingerprint import Fingerprint, fingerprint_file
+from .fingerprint import Fingerprint, fingerprint_file, stat_key
 from .maintenance import MaintenanceMixin
 from .reading import ReadMixin
 from .records import RunRecord, VideoRecord
@@ -37,7 +37,9 @@ class Store(ReadMixin, WriteMixin, MaintenanceMixin):
         self.root = Path(root).expanduser().absolute()
         self.db_file = self.root / DB_NAME
         self._create_root()
-        self.segments = SegmentCache()
+        self.segments = SegmentCache()  # loaded segment files, for archive-wide search
+        self._views: dict = {}  # per (video, model): frames + vectors + FAISS index, see ReadMixin._view
+        self._model_rows: dict[str, tuple[int, int]] = {}
         try:
             self.conn = sqlite3.connect(self.db_file, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         except sqlite3.Error as exc:
@@ -150,21 +152,41 @@ class Store(ReadMixin, WriteMixin, MaintenanceMixin):
     def videos(self) -> list[VideoRecord]:
         return [self.get_video(i) for (i,) in self._query("SELECT id FROM videos ORDER BY id")]
 
-    def video_for_path(self, path: str | os.PathLike) -> tuple[VideoRecord | None, Fingerprint | None]:
+    def video_for_path(self, path: str | os.PathLike, *, remember: bool = True) -> tuple[VideoRecord | None, Fingerprint | None]:
         """The stored video for a file: by its content when it can be read, else by its path.
 
-        A readable file is always fingerprinted (its bytes may have changed since it was indexed);
-        only a file that cannot be read (deleted, moved away, no permission) falls back to the
-        remembered path -> video mapping. Returns (video or None, fingerprint or None when unread).
+        A path remembered with the same size, mtime, ctime and inode as now is taken to hold the
+        same bytes (no read). Otherwise a readable file is fingerprinted (its bytes may have
+        changed since it was indexed). Only a file that cannot be read (deleted, moved away, no
+        permission) falls back to the remembered path -> video mapping, and the returned
+        fingerprint is then None. A known video found under a new path (a renamed or copied file)
+        is remembered under it (``remember``), so the next lookup needs no read.
         """
+        key = path_key(path)
+        try:
+            now = stat_key(os.stat(key))
+        except OSError:
+            now = None
+        rows = self._query(
+            "SELECT p.video_id, v.fingerprint, p.size_bytes, p.mtime_ns, p.ctime_ns, p.inode FROM video_paths p "
+            "JOIN videos v ON v.id = p.video_id WHERE p.path = ?",
+            (key,),
+        )
+        if rows and now is not None and tuple(rows[0][2:]) == now:
+            return self.get_video(rows[0][0]), Fingerprint(rows[0][1], *rows[0][2:])
         try:
             fp = fingerprint_file(path)
         except VideoInputError:
-            rows = self._query("SELECT video_id FROM video_paths WHERE path = ?", (path_key(path),))
             if not rows:
                 raise
             return self.get_video(rows[0][0]), None
-        return self.find_video(fp), fp
+        video = self.find_video(fp)
+        if video is not None and remember:
+            try:
+                self.remember_path(video.id, path, fp)
+            except StoreLockedError:
+                pass  # only a shortcut for next time
+        return video, fp
 
     # --- models and runs ------------------------------------------------------------------------
 

@@ -175,10 +175,11 @@ class WriteMixin:
         from .store import path_key
 
         c.execute(
-            "INSERT INTO video_paths(path, video_id, size_bytes, mtime_ns, seen_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(path) DO UPDATE SET video_id = excluded.video_id, size_bytes = excluded.size_bytes, "
-            "mtime_ns = excluded.mtime_ns, seen_at = excluded.seen_at",
-            (path_key(path), video_id, fp.size_bytes, fp.mtime_ns, time.time()),
+            "INSERT INTO video_paths(path, video_id, size_bytes, mtime_ns, ctime_ns, inode, seen_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET video_id = excluded.video_id, "
+            "size_bytes = excluded.size_bytes, mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns, "
+            "inode = excluded.inode, seen_at = excluded.seen_at",
+            (path_key(path), video_id, fp.size_bytes, fp.mtime_ns, fp.ctime_ns, fp.inode, time.time()),
         )
 
     def remember_path(self, video_id: int, path: str | os.PathLike, fingerprint: Fingerprint) -> None:
