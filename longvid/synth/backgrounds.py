@@ -85,6 +85,15 @@ def render_texture(kind: str, height: int, width: int, rng: np.random.Generator)
     raise ValueError(f"unknown background kind {kind!r}; choose one of {', '.join(BACKGROUND_KINDS)}")
 
 
+def still_background(width: int, height: int, rng: np.random.Generator, kind: str | None = None,
+                     grain: float = 1.5) -> np.ndarray:
+    """One frame-sized uint8 background of a random (or given) kind, for single frames."""
+    kind = kind or BACKGROUND_KINDS[int(rng.integers(len(BACKGROUND_KINDS)))]
+    texture = render_texture(kind, height, width, rng)
+    texture += rng.normal(0.0, grain, size=(height, width, 1)).astype(np.float32)
+    return np.clip(texture, 0, 255).astype(np.uint8)
+
+
 @dataclass
 class Background:
     """A scene's background, ready to be cropped frame by frame.

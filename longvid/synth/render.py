@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .backgrounds import BACKGROUND_KINDS, GRAIN_FIELDS, Background, apply_gain
+from .backgrounds import Background, apply_gain, still_background
 from .plan import SceneSpec, VideoSpec
 from .shapes import draw_shape
 from .vocab import ALL_COMBOS, COLOURS, Combo
@@ -77,21 +77,30 @@ def render_still(
     height: int = 180,
     max_objects: int = 3,
     empty_probability: float = 0.1,
+    background: np.ndarray | None = None,
+    min_objects: int = 1,
+    combos: list[Combo] | None = None,
 ) -> tuple[np.ndarray, list[StillObject]]:
     """A random frame like those of generated videos: a background and 0..max_objects objects.
 
     Used to train and test image-text models. Objects have distinct colour + shape combinations,
     never overlap and lie fully inside the frame, with box sides from 14% to 42% of the height.
+    ``background`` (an (height, width, 3) uint8 image, copied) skips rendering a new scene
+    background, which is most of the cost. ``combos`` draws exactly these objects instead of a
+    random choice (an object that finds no free place is left out).
     """
-    kind = BACKGROUND_KINDS[int(rng.integers(len(BACKGROUND_KINDS)))]
-    background = Background.random(kind, width, height, rng)
-    image = background.frame(int(rng.integers(0, 10_000)) * GRAIN_FIELDS + int(rng.integers(GRAIN_FIELDS)))
+    if background is None:
+        image = still_background(width, height, rng)
+    else:
+        if background.shape != (height, width, 3):
+            raise ValueError(f"background shape {background.shape} is not {(height, width, 3)}")
+        image = background.copy()
     apply_gain(image, float(rng.uniform(0.75, 1.15)))
-    count = 0 if rng.random() < empty_probability else int(rng.integers(1, max_objects + 1))
-    picks = rng.choice(len(ALL_COMBOS), size=count, replace=False)
+    if combos is None:
+        count = 0 if rng.random() < empty_probability else int(rng.integers(min_objects, max_objects + 1))
+        combos = [ALL_COMBOS[int(i)] for i in rng.choice(len(ALL_COMBOS), size=count, replace=False)]
     placed: list[StillObject] = []
-    for i in picks:
-        combo = ALL_COMBOS[int(i)]
+    for combo in combos:
         for _ in range(20):
             side = int(round(rng.uniform(0.14, 0.42) * height))
             x0 = int(rng.integers(1, width - side))
