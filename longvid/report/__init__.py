@@ -26,15 +26,22 @@ from .plotdata import TimelinePlotData, timeline_plot_data
 from .thumbs import thumbnail_data_uri
 
 
-def write_html(answer: Answer, path: str | Path) -> Path:
-    """Render the report and write it to ``path`` (UTF-8). An existing file is replaced only once
-    the new page is complete, so a failure leaves it as it was."""
+def check_report_path(path: str | Path) -> Path:
+    """Refuse a report path that cannot be written (a folder, a missing folder) before any work."""
     path = Path(path)
     if path.is_dir():
         raise InvalidArgumentError(f"{path}: is a folder", "give a file name for the report, e.g. report.html")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise InvalidArgumentError(f"{path}: folder {folder} does not exist", "create it first")
+    return path
+
+
+def write_html(answer: Answer, path: str | Path) -> Path:
+    """Render the report and write it to ``path`` (UTF-8). An existing file is replaced only once
+    the new page is complete, so a failure leaves it as it was."""
+    path = check_report_path(path)
+    folder = path.parent if str(path.parent) else Path(".")
     page = render_html(answer)
     # a sibling temp file (normal permissions, same file system) renamed over the target
     temp = folder / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
@@ -50,6 +57,7 @@ def write_html(answer: Answer, path: str | Path) -> Path:
 
 __all__ = [
     "TimelinePlotData",
+    "check_report_path",
     "format_time_s",
     "render_html",
     "thumbnail_data_uri",
