@@ -307,3 +307,24 @@ def test_cuda_auto_dtype_and_fp32_equivalence(tiny_vlm_dir, family):
     with torch.no_grad():
         expected = fp32.model(**ref).logits[0, -1].float().cpu()
     assert torch.allclose(result.first_token_logits, expected, atol=1e-4, rtol=0)
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("family", FAMILIES)
+def test_real_clip_frames_end_to_end(tiny_llm, shared_video, family):
+    """Full-HD frames of a real clip go through each family's own processor and the whole path."""
+    import av
+
+    path = shared_video("pyscenedetect/counter.mp4")  # 3 s, 1080p, 10 fps
+    frames, times = [], []
+    with av.open(str(path)) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i % 8 == 0:
+                frames.append(frame.to_ndarray(format="rgb24"))
+                times.append(float(frame.time))
+    assert len(frames) == 4 and frames[0].shape == (1080, 1920, 3)
+    llm = tiny_llm(family)
+    result = llm.answer(frames, times, "Which frame number is shown?", token_budget=24, relevance=[0.2, 1.0, 0.4, 0.1], max_new_tokens=3)
+    assert result.tokens_after == 24 and sum(result.frame_tokens) == 24
+    assert result.tokens_before == llm.native_tokens(4, 1080, 1920) > 24
+    assert result.new_tokens >= 1 and isinstance(result.text, str)
