@@ -46,10 +46,9 @@ def test_assignment_sums_exactly_within_caps(data, budget, alpha):
     # Identical inputs, identical outputs.
     assert np.array_equal(counts, assign_counts(capacity, relevance, budget, alpha))
     # Monotone in relevance up to rounding, unless the more relevant frame is full.
-    weights = relevance**alpha if alpha > 0 else np.ones_like(relevance)
     for i in range(len(data)):
         for j in range(len(data)):
-            if weights[i] >= weights[j] and counts[i] < capacity[i]:
+            if (alpha == 0 or relevance[i] >= relevance[j]) and counts[i] < capacity[i]:
                 assert counts[i] >= counts[j] - 1, (i, j, counts)
     # Frames with weight 0 only get tokens once every weighted frame is full.
     if alpha > 0 and (relevance > 0).any():

@@ -111,11 +111,11 @@ def greedy_kcenter(
         for i in todo:
             rows = int(sets[i].shape[0])
             if chunk and (len(chunk) + 1) * max(widest, rows) * d * 4 > cap:
-                _greedy_chunk([unit_points(sets[c], sketch_dim, names[c]) for c in chunk], counts, seeds, chunk, results)
+                _greedy_chunk(sets, counts, seeds, chunk, results, sketch_dim, names)
                 chunk, widest = [], 0
             chunk.append(i)
             widest = max(widest, rows)
-        _greedy_chunk([unit_points(sets[c], sketch_dim, names[c]) for c in chunk], counts, seeds, chunk, results)
+        _greedy_chunk(sets, counts, seeds, chunk, results, sketch_dim, names)
     return results  # type: ignore[return-value]
 
 
@@ -138,22 +138,24 @@ def _greedy_one(points: torch.Tensor, count: int, seed: torch.Tensor) -> torch.T
     return torch.sort(torch.cat([seed, torch.stack(picked)])).values
 
 
-def _greedy_chunk(points, counts, seeds, chunk, results) -> None:
-    """Batched greedy over the sets in ``chunk`` (sorted by picks to make, most first);
-    ``points[j]`` are the unit rows of set ``chunk[j]``."""
+def _greedy_chunk(sets, counts, seeds, chunk, results, sketch_dim, names) -> None:
+    """Batched greedy over the sets in ``chunk`` (sorted by picks to make, most first)."""
     if len(chunk) == 1:
-        results[chunk[0]] = _greedy_one(points[0], counts[chunk[0]], seeds[chunk[0]])
+        i = chunk[0]
+        results[i] = _greedy_one(unit_points(sets[i], sketch_dim, names[i]), counts[i], seeds[i])
         return
-    device = points[0].device
-    sizes = [int(p.shape[0]) for p in points]
+    device = sets[chunk[0]].device
+    sizes = [int(sets[i].shape[0]) for i in chunk]
     picks = [counts[i] - int(seeds[i].shape[0]) for i in chunk]
-    a, width, d = len(chunk), max(sizes), int(points[0].shape[1])
+    a, width = len(chunk), max(sizes)
+    d = sketched_dim(int(sets[chunk[0]].shape[1]), sketch_dim)
     # (set, dim, point) layout: a similarity pass is then a batch of row-vector x matrix
     # products, which CPU BLAS runs several times faster than matrix x column-vector.
+    # Filled one set at a time so that only one unit copy exists besides this tensor.
     pts = torch.zeros(a, d, width, device=device)
     valid = torch.zeros(a, width, dtype=torch.bool, device=device)
-    for j in range(a):
-        pts[j, :, : sizes[j]] = points[j].T
+    for j, i in enumerate(chunk):
+        pts[j, :, : sizes[j]] = unit_points(sets[i], sketch_dim, names[i]).T
         valid[j, : sizes[j]] = True
     # best[j, p]: highest similarity of point p to the chosen set (-inf: none chosen yet);
     # chosen and padding points are +inf so that argmin never returns them.
@@ -162,7 +164,7 @@ def _greedy_chunk(points, counts, seeds, chunk, results) -> None:
     seeded = torch.tensor([seeds[i].shape[0] > 0 for i in chunk], device=device)
     for j, i in enumerate(chunk):
         if seeds[i].shape[0]:
-            best[j, : sizes[j]] = (points[j] @ points[j][seeds[i]].T).amax(1)
+            best[j, : sizes[j]] = (pts[j, :, seeds[i]].T @ pts[j, :, : sizes[j]]).amax(0)
             best[j, seeds[i]] = float("inf")
             chosen[j, seeds[i]] = True
     mean = pts.sum(2) / torch.tensor(sizes, device=device, dtype=pts.dtype)[:, None]
