@@ -94,7 +94,9 @@ def greedy_kcenter(
     todo = []
     for i, (x, count) in enumerate(zip(sets, counts)):
         n, device = int(x.shape[0]), x.device
-        seed = seeds[i] if seeds[i] is not None else torch.zeros(0, dtype=torch.long, device=device)
+        seed = torch.unique(seeds[i]) if seeds[i] is not None else torch.zeros(0, dtype=torch.long, device=device)
+        if seed.shape[0] and not 0 <= int(seed[0]) <= int(seed[-1]) < n:
+            raise InvalidArgumentError(f"seeds of {names[i]} reach outside its {n} rows", "pass row indices")
         seeds[i] = seed
         if count >= n:
             results[i] = torch.arange(n, device=device)
