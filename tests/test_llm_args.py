@@ -167,6 +167,19 @@ def test_missing_weights_surface_when_needed(llm):
     assert not llm.weights_loaded
 
 
+def test_damaged_weights_file(weightless, tmp_path):
+    from longvid.errors import ModelError
+
+    folder = tmp_path / "damaged"
+    shutil.copytree(weightless, folder)
+    (folder / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not a safetensors header")
+    llm = load_llm(str(folder), device="cpu")
+    with pytest.raises(ModelError) as err:
+        llm.answer(tiny_frames(2), [0.0, 1.0], "what happens?")
+    assert type(err.value) is ModelError and "weights did not load" in _one_line(err.value)
+    assert not llm.weights_loaded
+
+
 def test_frames_with_timestamps_and_auto_dtype(tmp_path_factory):
     folder = tiny_vlm_folder(tmp_path_factory.getbasetemp() / "tiny_vlms", "llava_onevision")
     llm = load_llm(str(folder), device="cpu")

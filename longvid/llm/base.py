@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from ..errors import InvalidArgumentError, ModelNotFoundError
+from ..errors import InvalidArgumentError, ModelError, ModelNotFoundError
 from . import checks
 from .assemble import Kept, Layout, Unit, build_embeds, expand_placeholders, keep_index
 from .device import pick_device, pick_dtype
@@ -104,10 +104,15 @@ class VideoLLM:
         cls = getattr(transformers, self.model_class)
         try:
             model = cls.from_pretrained(self.spec.source, dtype=self.dtype, use_safetensors=True)
-        except OSError as exc:
+        except OSError as exc:  # no (safetensors) weights file
             raise ModelNotFoundError(
                 f"model {self.spec.name!r}: weights did not load ({' '.join(str(exc).split())[:200]})",
                 "longvid reads safetensors weights only: use a model folder that has model.safetensors",
+            ) from None
+        except Exception as exc:  # a damaged or mismatched weights file
+            raise ModelError(
+                f"model {self.spec.name!r}: weights did not load ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})",
+                "the weights file looks damaged or belongs to another model: download it again",
             ) from None
         self.model = model.to(self.device).eval()
 
