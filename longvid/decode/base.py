@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import InvalidArgumentError
 from ..types import Frame, VideoInfo
 from ._checks import check_video_path
-from .observer import FrameObserver, ObserverSet, analysis_shape
+from .observer import FrameObserver, ObserverSet, ObserverThread, analysis_shape
 
 PTS_EPS_S = 1e-5  # far below any frame duration (240 fps = 4.2 ms), above float rounding
 MODES = ("exact", "keyframes")
@@ -262,6 +262,7 @@ class VideoReader(ABC):
         # k: the next sample time t_k = origin + k * step, starting at the first one >= lo
         k = 0 if step is None else max(0, math.ceil((lo - origin) / step - 1e-9))
         small_sizes = {id(o): analysis_shape(info, o.analysis_size) for o in observers}
+        small_sizes.update({-id(o): analysis_shape(info, getattr(o, "reference_size", o.analysis_size)) for o in observers})
         prev: Decoded | None = None  # exact mode: the frame on screen until the next one arrives
 
         def emit(d: Decoded) -> Frame:
@@ -269,13 +270,18 @@ class VideoReader(ABC):
 
         frames = self._decode(None if start_s is None else lo, keyframes)
         last_pts: float | None = None
+        worker = None
+        if observers:
+            worker = ObserverThread(
+                observers, lambda d: observers.observe(d, self._to_small, small_sizes, self._to_reference_small)
+            )
         try:
             for d in frames:
                 self.frames_decoded += 1
                 in_range = lo - PTS_EPS_S <= d.pts_s < hi - PTS_EPS_S
-                if observers and in_range:
+                if worker is not None and in_range:
                     last_pts = d.pts_s
-                    observers.observe(d, self._to_small, small_sizes, self._to_reference_small)
+                    worker.submit(d)
                 if not sample:
                     if d.pts_s >= hi - PTS_EPS_S:
                         break
@@ -312,7 +318,8 @@ class VideoReader(ABC):
             close = getattr(frames, "close", None)
             if close is not None:
                 close()
-            if observers:
+            if worker is not None:
+                worker.close()  # every picture observed (or the observer's error raised)
                 observers.finish(last_pts)
 
     def frames_at(self, times_s: Iterable[float], size: Size = None) -> list[Frame]:

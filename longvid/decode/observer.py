@@ -14,14 +14,17 @@ with one point-sampling scale + colour conversion call per picture and shares it
 observers that ask for the same size.
 
 An observer that sets ``wants_source = True`` is called as ``observe(pts_s, index, image, source)``
-where ``source()`` returns the same-size picture made the reference way: full-size RGB conversion,
-then OpenCV bilinear resize (what PySceneDetect analyses). It costs about ten times more, so
+where ``source()`` returns the picture made the reference way: full-size RGB conversion, then
+OpenCV bilinear resize to ``reference_size`` (longer side; default ``analysis_size``), which is
+what PySceneDetect analyses. It costs about ten times more, so
 detectors call it only to re-check decisions that are close to their threshold. ``source`` keeps
 the decoded picture alive: hold only the last few.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -98,7 +101,7 @@ class ObserverSet:
                 image = made[wh] = to_small(decoded, wh[0], wh[1])
             if getattr(o, "wants_source", False):
                 make = to_reference or to_small
-                o.observe(decoded.pts_s, decoded.index, image, _Source(make, decoded, wh))
+                o.observe(decoded.pts_s, decoded.index, image, _Source(make, decoded, sizes[-id(o)]))
             else:
                 o.observe(decoded.pts_s, decoded.index, image)
 
@@ -122,3 +125,46 @@ class _Source:
             self._image = self._make(self._decoded, *self._wh)
             self._decoded = None  # the picture is made: let the decoded frame go
         return self._image
+
+
+_STOP = object()
+
+
+class ObserverThread:
+    """Feeds an ``ObserverSet`` on its own thread, in decode order, so that analysis overlaps
+    decoding: PyAV's decoder, swscale and OpenCV all release the GIL, and on a 2-core machine
+    the decoder threads otherwise sit idle while the consuming thread analyses a picture.
+    ``depth`` bounds how many decoded pictures wait (memory)."""
+
+    def __init__(self, observers: ObserverSet, feed: Callable[[Any], None], depth: int = 8):
+        self.observers = observers
+        self._feed = feed
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="longvid-observers", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            if self._error is None:
+                try:
+                    self._feed(item)
+                except BaseException as exc:  # noqa: BLE001 - handed to the decoding thread
+                    self._error = exc
+
+    def submit(self, decoded: Any) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(decoded)
+
+    def close(self) -> None:
+        """Wait until every submitted picture was observed; re-raise an observer's error."""
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error

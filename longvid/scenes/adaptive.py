@@ -15,7 +15,7 @@ from collections import deque
 
 from ..errors import InvalidArgumentError
 from .base import SceneDetector
-from .content import HSVScores, refine_margin
+from .content import SCORE_ERROR, HSVScores
 
 MAX_RATIO = 255.0
 
@@ -42,7 +42,6 @@ class AdaptiveDetector(SceneDetector):
         self._hsv = HSVScores(keep=2 * window_width + 1, luma_only=luma_only)
         self._window: deque[tuple[int, float]] = deque(maxlen=2 * window_width + 1)
         self._last_cut: int | None = None
-        self._content_margin = refine_margin(self.min_content_val)
         self.scores = array("d")
 
     @property
@@ -59,12 +58,20 @@ class AdaptiveDetector(SceneDetector):
             ratio = min(target / others, MAX_RATIO)
         return target_pos, target, ratio
 
-    def _uncertain(self, target: float, ratio: float) -> bool:
-        """Could reference scores change the decision? (cheap scores err by a few percent)"""
-        m = self._content_margin
-        maybe = target >= self.min_content_val - m and ratio >= self.threshold / 2.0
-        surely = target >= self.min_content_val + m and ratio >= self.threshold * 2.0
-        return maybe and not surely
+    def _uncertain(self, window: list[tuple[int, float]]) -> bool:
+        """Could reference scores change the decision? Interval arithmetic with every cheap
+        score off by up to SCORE_ERROR."""
+        e = SCORE_ERROR
+        w = self.window_width
+        target = window[w][1]
+        others = sum(s for i, (_, s) in enumerate(window) if i != w) / (2.0 * w)
+        if target + e < self.min_content_val:
+            return False  # fails the content test whatever the error
+        hi = MAX_RATIO if others - e < 1e-5 else (target + e) / (others - e)
+        lo = 0.0 if others + e < 1e-5 else (target - e) / (others + e)
+        can_pass = hi >= self.threshold
+        must_pass = lo >= self.threshold and target - e >= self.min_content_val
+        return can_pass and not must_pass
 
     def _process(self, pos, image, source) -> list[int]:
         score = self._hsv.cheap(pos, image, source)
@@ -75,13 +82,12 @@ class AdaptiveDetector(SceneDetector):
         if len(self._window) < 2 * self.window_width + 1:
             return []
         window = list(self._window)
-        target_pos, target, ratio = self._ratio(window)
-        if self._uncertain(target, ratio) and all(self._hsv.can_refine(p) for p, _ in window):
+        if self._uncertain(window) and all(self._hsv.can_refine(p) for p, _ in window):
             window = [(p, self._hsv.reference(p)) for p, _ in window]
             for p, s in window:
                 self.scores[p] = s
             self._window = deque(window, maxlen=self._window.maxlen)
-            target_pos, target, ratio = self._ratio(window)
+        target_pos, target, ratio = self._ratio(window)
         if ratio >= self.threshold and target >= self.min_content_val and target_pos - self._last_cut >= self.min_scene_len:
             self._last_cut = target_pos
             return [target_pos]

@@ -18,7 +18,8 @@ import numpy as np
 from ..errors import InvalidArgumentError
 from ..types import Scene
 
-ANALYSIS_SIZE = 256  # longer side of analysis pictures, PySceneDetect's default downscale target
+REFERENCE_SIZE = 256  # longer side of reference pictures: PySceneDetect's default downscale target
+ANALYSIS_SIZE = 256  # longer side of the cheap pictures every frame gets
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class SceneDetector:
     name = "base"
     default_threshold = 0.0
     analysis_size: int | None = ANALYSIS_SIZE
+    reference_size: int | None = REFERENCE_SIZE
 
     def __init__(self, threshold: float | None = None, min_scene_len: int = 15):
         if threshold is None:
