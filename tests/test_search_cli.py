@@ -191,6 +191,21 @@ def test_store_info_check_repair_gc(capsys, tmp_path, clip, tiny_clip_dir):
     assert found["indexed_now"] and found["frames_searched"] == 8
 
 
+def test_shipped_model_finds_the_needle_in_the_sample_video(capsys, tmp_path):
+    """End to end with real weights: longvid's own tiny CLIP on its own sample video."""
+    from longvid.embed.resolve import TINY_MODEL_DIR
+
+    repo = Path(__file__).resolve().parents[1]
+    video, truth = repo / "sample_videos" / "demo.mp4", repo / "sample_videos" / "demo.json"
+    if not (TINY_MODEL_DIR / "open_clip_model.safetensors").is_file() or not truth.is_file():
+        pytest.skip("the shipped tiny model or sample video is not there yet")
+    needle = next(e for e in json.loads(truth.read_text())["events"] if e["role"] == "needle")
+    query = f"a {needle['colour']} {needle['shape']}"
+    found, _ = search_json(capsys, video, "tiny", tmp_path / "store", query=query, k=3)
+    best = found["moments"][0]
+    assert best["start_s"] < needle["end_s"] and needle["start_s"] < best["end_s"], (query, best, needle)
+
+
 def test_help_imports_no_heavy_libraries():
     code = (
         "import sys\n"
