@@ -280,3 +280,19 @@ def test_avi_with_bframes_gets_regular_times_in_output_order(shared_video, backe
         got = r.frames_at([30.05, 55.55], size=32)
     assert [f.index for f in got] == [300, 555]
     assert all(np.array_equal(f.image, every[f.index].image) for f in got)
+
+
+@pytest.mark.parametrize("name", ["torchcodec/av1_video.mkv", "torchcodec/h265_video.mp4", "torchcodec/h264_10bits.mp4"])
+def test_codec_variety_decodes_or_fails_clearly(shared_video, backend, name):
+    from longvid.errors import UnsupportedCodecError
+
+    path = shared_video(name)
+    if backend == "decord" and name.endswith("av1_video.mkv"):
+        # decord's FFmpeg build has no AV1 decoder: a typed error that points to pyav
+        with pytest.raises(UnsupportedCodecError, match="decord cannot decode its av1 video stream"):
+            open_video(path, backend)
+        return
+    with open_video(path, backend) as r:
+        frames = list(r.iter_frames(fps=None, size=32))
+    assert [f.pts_s for f in frames] == pytest.approx(packet_pts_s(path), abs=2e-6)
+    assert all(f.image.dtype == np.uint8 and f.image.shape[0] == 32 for f in frames)
