@@ -195,11 +195,11 @@ class Answer(_ToDict):
     cost: Cost
     config: dict[str, Any] = field(default_factory=dict)
     timeline: Timeline | None = None
+    token_account: dict[str, Any] | None = None  # the token stage's steps, per frame (LLM answers)
     frames: list[Frame] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        data = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "frames"}
-        return data
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "frames"}
 
     def to_html(self) -> str:
         """A self-contained HTML report (see ``longvid.report``)."""

@@ -17,6 +17,7 @@ from . import info  # noqa: E402,F401
 from . import scenes  # noqa: E402,F401
 from . import index  # noqa: E402,F401
 from . import search  # noqa: E402,F401
+from . import ask  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:

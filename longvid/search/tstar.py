@@ -234,6 +234,8 @@ def tstar_search(
         first = first[_distance_to(grid[visited], grid[first]) > duration_s / max(1, first.size) / 2]
     if from_store < coarse_count:
         evaluate(first)
+    else:  # the store did the coarse pass: only the refinement share is new work
+        max_evaluations = max(min(int(round_size), size), max_evaluations - int(coarse_count))
     coarse_spacing_s = max(grid_s, duration_s / max(1, int(visited.sum())))
     peak_gap_s = max(2 * grid_s, coarse_spacing_s)
 

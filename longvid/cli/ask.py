@@ -1,0 +1,90 @@
+"""`longvid ask VIDEO "question"`: the answer, the moments that support it, and what it cost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ._app import app, fmt_time, print_json, stdout_console
+from .index import PRESET_HELP, STORE_HELP
+
+
+@app.command()
+def ask(
+    video: Path = typer.Argument(..., help="Video file to ask about.", show_default=False, readable=False),
+    question: str = typer.Argument(..., help="The question, in words.", show_default=False),
+    preset: str = typer.Option("default", "--preset", help=PRESET_HELP),
+    frames: Optional[int] = typer.Option(None, "--frames", help="Frame budget: frames the video LLM sees [preset]."),
+    tokens: Optional[int] = typer.Option(None, "--tokens", help="Token budget: visual tokens the video LLM gets in total [preset]."),
+    model: Optional[str] = typer.Option(None, "--model", help="Video LLM: a Hugging Face id or a local model folder [preset]."),
+    answerer: Optional[str] = typer.Option(None, "--answerer", help="llm: the video LLM answers; grounding: the best moments, no LLM [preset]."),
+    strategy: Optional[str] = typer.Option(None, "--strategy", help="Frame selection: uniform, topk, bolt, aks, scene [preset]."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help="Frame/text encoder: tiny, open_clip:NAME/TAG, hf:REPO or a folder [preset]."),
+    store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP, readable=False),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N for the encoder and the LLM [auto]."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Also write a self-contained HTML report to this file.", readable=False),
+    as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON (schema in the README)."),
+) -> None:
+    """Answer a question about a video, with the moments that support the answer."""
+    from ..config import PipelineConfig
+    from ..pipeline import Pipeline
+
+    config = PipelineConfig.from_preset(preset).with_overrides(
+        {
+            "search": {"frames": frames, "strategy": strategy},
+            "tokens": {"budget": tokens},
+            "llm": {"model": model, "device": device},
+            "embed": {"model": encoder, "device": device},
+            "store": {"path": str(store) if store else None},
+            "answer": {"answerer": answerer},
+        },
+        source="command line",
+    )
+    if report is not None:
+        from ..report import check_report_path
+
+        check_report_path(report)  # before any work
+    with Pipeline(config) as pipe:
+        answer = pipe.ask(video, question, keep_frames=report is not None, progress=None if not as_json else False)
+    if report is not None:
+        from ..report import write_html
+
+        write_html(answer, report)
+    if as_json:
+        print_json(answer.to_dict())
+        return
+    print_answer(answer, report)
+
+
+def print_answer(answer, report: Path | None = None) -> None:
+    from rich.table import Table
+
+    out = stdout_console()
+    out.print(answer.text, soft_wrap=True, highlight=False, markup=False)
+    if answer.moments:
+        table = Table(box=None, pad_edge=False, title="moments", title_justify="left", title_style="dim")
+        for name in ("#", "start", "end", "peak", "score", "scene"):
+            table.add_column(name, justify="right" if name in ("#", "score", "scene") else "left")
+        for rank, m in enumerate(answer.moments, 1):
+            table.add_row(
+                str(rank), fmt_time(m.start_s), fmt_time(m.end_s), fmt_time(m.peak_s), f"{m.score:.3f}",
+                "-" if m.scene_index is None or m.scene_index < 0 else str(m.scene_index),
+            )
+        out.print(table)
+    out.print(account_line(answer), style="dim", soft_wrap=True, highlight=False, markup=False)
+    if report is not None:
+        out.print(f"report: {report}", style="dim", soft_wrap=True, highlight=False, markup=False)
+
+
+def account_line(answer) -> str:
+    """One line: frames decoded/embedded/from the store, tokens before -> after, seconds per stage."""
+    c = answer.cost
+    parts = [f"frames: {c.frames_decoded} decoded, {c.frames_embedded} embedded, {c.frames_from_store} from store"]
+    parts.append(f"{len(answer.evidence)} selected ({answer.config.get('searched', '?')})")
+    if c.tokens_before:
+        parts.append(f"tokens: {c.tokens_before} → {c.tokens_after}")
+    stages = ", ".join(f"{k} {v:.2f}" for k, v in c.seconds.items() if k != "total" and "." not in k)
+    parts.append(f"seconds: {stages}; total {c.seconds.get('total', 0.0):.2f}")
+    return " · ".join(parts)
