@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -197,3 +198,23 @@ def test_bad_input_is_refused_up_front(tmp_path):
         generate_video(tmp_path / "missing" / "clip.mp4", 1, duration_s=1)
     with pytest.raises(InvalidArgumentError, match="leaves no room"):
         plan_needle_video(1, 1.5)
+
+
+def test_shipped_samples_regenerate_byte_for_byte(tmp_path):
+    """sample_videos/demo.mp4 and its ground truth come back identical from the shipped seed."""
+    import importlib.util
+
+    import av
+
+    repo = Path(__file__).resolve().parents[1]
+    shipped = GroundTruth.load(repo / "sample_videos" / "demo.json")
+    here = f"PyAV {av.__version__}, libavcodec {'.'.join(map(str, av.library_versions['libavcodec']))}"
+    if not shipped.video["encoder"].startswith(here):
+        pytest.skip(f"samples were encoded with {shipped.video['encoder']}; this is {here}")
+    spec = importlib.util.spec_from_file_location("sample_generate", repo / "sample_videos" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    truth = generate_video(tmp_path / "demo.mp4", module.sample_specs()["demo"])
+    assert (tmp_path / "demo.mp4").read_bytes() == (repo / "sample_videos" / "demo.mp4").read_bytes()
+    assert (tmp_path / "demo.json").read_bytes() == (repo / "sample_videos" / "demo.json").read_bytes()
+    assert [(n.colour, n.shape, n.action) for n in truth.needles] == [("red", "star", "jump")]

@@ -83,6 +83,11 @@ def generate_video(
         if tmp.exists():
             tmp.unlink()
     truth = build_ground_truth(spec, path.name)
+    # Same seed -> same bytes holds for one encoder build; record it so a byte comparison can tell.
+    truth.video["encoder"] = (
+        f"PyAV {av.__version__}, libavcodec {'.'.join(map(str, av.library_versions['libavcodec']))}, "
+        f"libx264 preset={preset} crf={crf} threads={threads} keyint={gop}"
+    )
     if write_truth:
         truth.save(truth_path(path))
     return truth

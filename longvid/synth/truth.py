@@ -9,7 +9,7 @@ time its last frame leaves the screen, exclusive), so the object is on screen ex
 JSON schema (``schema: "longvid.synth/1"``)::
 
     video:  {file, seed, kind, width, height, fps ("10" or "30000/1001"), fps_float,
-             frame_count, duration_s, codec}
+             frame_count, duration_s, codec, encoder (library versions and x264 settings)}
     timing: the convention above, in words
     vocabulary: {colours: {name: [r, g, b]}, shapes: [...], actions: [...]}
     scenes: [{index, start_frame, end_frame, start_s, end_s, background, transition_in,
