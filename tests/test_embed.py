@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from tiny_clip import make_open_clip_folder, tiny_clip_dir, tiny_clip_dir_b, tiny_hf_clip_dir  # noqa: F401
+from tiny_clip import make_open_clip_folder, tiny_clip_dir, tiny_clip_dir_b, tiny_hf_clip_dir, tiny_hf_siglip_dir  # noqa: F401
 
 from longvid.embed import ENCODERS, load_encoder, register_encoder
 from longvid.embed.resolve import TINY_MODEL_DIR
@@ -119,6 +119,25 @@ def test_transformers_clip_matches_its_own_processor_and_forward(tiny_hf_clip_di
     np.testing.assert_allclose(enc.encode_text(texts), torch.nn.functional.normalize(out.text_embeds, dim=-1).numpy(), atol=1e-5)
     # a folder path alone is recognised as a transformers model
     assert load_encoder(str(tiny_hf_clip_dir), cache=False).model_id == enc.model_id
+
+
+def test_transformers_siglip_pads_text_to_full_length_like_its_training(tiny_hf_siglip_dir, images):
+    import torch
+    from transformers import AutoModel, AutoProcessor
+
+    enc = load_encoder(f"hf:{tiny_hf_siglip_dir}", device="cpu", cache=False)
+    assert enc.dim == 32 and enc.model_id.startswith("hf:tiny-hf-siglip@")
+    model = AutoModel.from_pretrained(tiny_hf_siglip_dir).eval()
+    processor = AutoProcessor.from_pretrained(tiny_hf_siglip_dir)
+    texts = ["a red star", "a dog"]
+    with torch.inference_mode():
+        inputs = processor(text=texts, images=list(images), return_tensors="pt", padding="max_length")
+        assert inputs["input_ids"].shape == (2, 16)
+        out = model(**inputs)
+    np.testing.assert_allclose(enc.encode_images(images), torch.nn.functional.normalize(out.image_embeds, dim=-1).numpy(), atol=1e-5)
+    np.testing.assert_allclose(enc.encode_text(texts), torch.nn.functional.normalize(out.text_embeds, dim=-1).numpy(), atol=1e-5)
+    # one text alone gives the same vector as in a batch: padding is fixed, not per batch
+    np.testing.assert_allclose(enc.encode_text(["a dog"])[0], enc.encode_text(texts)[1], atol=1e-6)
 
 
 @pytest.mark.parametrize(

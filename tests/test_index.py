@@ -186,3 +186,21 @@ def test_sigkill_midway_leaves_the_store_as_it_was(tmp_path, tiny_clip_dir):
         assert store.video_for_path(long_video)[0] is None
     done = index_video(long_video, config(root, tiny_clip_dir, fps=5.0))
     assert done.frames_added == 300
+
+
+def test_progress_bar_with_eta(tmp_path, video, tiny_clip_dir, capsys):
+    import io
+
+    from rich.console import Console
+
+    from longvid.progress import ProgressBar, progress_bar
+
+    assert type(progress_bar("quiet", 10.0, enabled=False)).__name__ == "_Off"
+    buf = io.StringIO()
+    with ProgressBar("indexing a.mp4", 100.0, unit="s", console=Console(file=buf, force_terminal=True, width=140)) as bar:
+        bar.update(completed=50.0, frames=25)
+    out = buf.getvalue()
+    assert "indexing a.mp4" in out and "50%" in out and "ETA" in out and "frames 25" in out
+    index_video(video, config(tmp_path / "store", tiny_clip_dir), progress=True)
+    err = capsys.readouterr().err
+    assert f"indexing {video.name}" in err and "100%" in err and "frames 12" in err

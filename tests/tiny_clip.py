@@ -93,6 +93,37 @@ def make_hf_clip_folder(folder: Path, *, projection_dim: int = 16, seed: int = 0
     return folder
 
 
+def make_hf_siglip_folder(folder: Path, *, seed: int = 0) -> Path:
+    """A transformers SiglipModel (random weights, hidden size 32 = its embedding size) with the
+    same locally built byte-level BPE tokenizer (SigLIP's own is sentencepiece, not installed
+    here; the model only sees token ids) padded to a fixed 16 tokens, as SigLIP was trained."""
+    import torch
+    from tokenizers.pre_tokenizers import ByteLevel
+    from transformers import CLIPTokenizer, SiglipConfig, SiglipImageProcessor, SiglipModel, SiglipProcessor
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    chars = sorted(ByteLevel.alphabet())
+    vocab = {c: i for i, c in enumerate(chars)}
+    vocab.update({c + "</w>": len(chars) + i for i, c in enumerate(chars)})
+    vocab["<|startoftext|>"] = len(vocab)
+    vocab["<|endoftext|>"] = len(vocab)
+    tokenizer = CLIPTokenizer(vocab=vocab, merges=[], model_max_length=16)
+    eos = vocab["<|endoftext|>"]
+    config = SiglipConfig(
+        text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, max_position_embeddings=16, pad_token_id=eos, eos_token_id=eos),
+        vision_config=dict(image_size=32, patch_size=16, hidden_size=32, intermediate_size=64,
+                           num_hidden_layers=2, num_attention_heads=2),
+    )
+    torch.manual_seed(seed)
+    model = SiglipModel(config)
+    processor = SiglipProcessor(image_processor=SiglipImageProcessor(size={"height": 32, "width": 32}), tokenizer=tokenizer)
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
 def make_video(
     path: Path,
     *,
@@ -151,3 +182,8 @@ def tiny_clip_dir_b(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_hf_clip_dir(tmp_path_factory) -> Path:
     return make_hf_clip_folder(tmp_path_factory.mktemp("tiny-hf") / "tiny-hf-clip")
+
+
+@pytest.fixture(scope="session")
+def tiny_hf_siglip_dir(tmp_path_factory) -> Path:
+    return make_hf_siglip_folder(tmp_path_factory.mktemp("tiny-hf-siglip") / "tiny-hf-siglip")
