@@ -90,6 +90,12 @@ def test_archive_search_equals_numpy_top_k(store, tmp_path):
         best = np.argsort(-brute)[:7]
         assert [h.frame_id for h in row] == ids[best].tolist()
         np.testing.assert_allclose([h.score for h in row], brute[best], atol=1e-6)
+    # a video added later is searched too (the cached archive index follows the runs)
+    late = make_file(tmp_path / "late.mp4", seed=99)
+    _, late_vectors = add(store, late, n=5, vectors=np.repeat(query[:1], 5, axis=0))
+    top = store.search_all("m:a@1", query[:1], k=5)[0]
+    assert {h.video_id for h in top} == {store.video_for_path(late)[0].id}
+    assert sorted(h.pts_s for h in top) == [0.0, 1.0, 2.0, 3.0, 4.0] and top[0].score == pytest.approx(1.0)
 
 
 def test_same_run_twice_is_a_noop(store, tmp_path):

@@ -109,7 +109,6 @@ class MaintenanceMixin:
                     files.append(row[0])
                 c.execute("DELETE FROM runs WHERE id = ?", (run_id,))  # frames, scenes, segment rows cascade
         for name in files:
-            self.segments.discard(name)
             try:
                 (self.root / name).unlink()
             except OSError:

@@ -71,17 +71,9 @@ class ReadMixin:
             )
         return pk, dim
 
-    def _segments(self, where: str, params: tuple, *, cache: bool = True) -> list[Segment]:
+    def _segments(self, where: str, params: tuple) -> list[Segment]:
         rows = self._query(f"SELECT file, count, dim, size_bytes FROM segments WHERE {where} ORDER BY id", params)
-        out = []
-        for file, count, dim, size in rows:
-            segment = self.segments.get(file)
-            if segment is None:
-                segment = read_segment(self.root, file, count=count, dim=dim, size_bytes=size)
-                if cache:
-                    self.segments.put(segment)
-            out.append(segment)
-        return out
+        return [read_segment(self.root, file, count=count, dim=dim, size_bytes=size) for file, count, dim, size in rows]
 
     def _place(self, frames: StoredFrames, segments: list[Segment]) -> list[np.ndarray]:
         """For each segment, the positions of its vectors in ``frames`` (which is in time order)."""
@@ -112,7 +104,7 @@ class ReadMixin:
         import faiss
 
         frames = self.frames(video_id, model_id)
-        segments = self._segments("video_id = ? AND model = ?", (video_id, pk), cache=False)
+        segments = self._segments("video_id = ? AND model = ?", (video_id, pk))
         vectors = np.empty((len(frames), dim), np.float32)
         for seg, rows in zip(segments, self._place(frames, segments)):
             vectors[rows] = seg.vectors
@@ -148,35 +140,48 @@ class ReadMixin:
     def search_all(self, model_id: str, query: np.ndarray, k: int = 10) -> list[list[Hit]]:
         """The ``k`` best frames over every video indexed with ``model_id``, per query vector.
 
-        Exact (flat) search over all of the model's segments; archive-scale approximate indexes
-        are built on top of these segments.
+        Exact search: one flat FAISS index over all of the model's segments, built on first use
+        and kept until a run is added or dropped. (Approximate archive indexes for millions of
+        vectors are built from the same segments.)
         """
         query = _as_query(query)
-        if k < 1:
+        if not isinstance(k, (int, np.integer)) or k < 1:
             from ..errors import InvalidArgumentError
 
-            raise InvalidArgumentError(f"k = {k} is invalid", "expected at least 1")
-        rows = self._query("SELECT id, dim FROM models WHERE model_id = ?", (model_id,))
-        if not rows:
+            raise InvalidArgumentError(f"k = {k!r} is invalid", "expected at least 1")
+        row = self._model_row(model_id)
+        if row is None:
             raise NotIndexedError(f"no video is indexed with model {model_id!r}", "index some videos with it first")
-        pk, dim = rows[0]
-        if query.shape[1] != dim:
-            raise ModelMismatchError(f"query vectors have dimension {query.shape[1]} but model {model_id!r} stores {dim}")
-        all_d, all_i = [], []
-        for seg in self._segments("model = ?", (pk,)):
-            distances, ids = seg.index.search(query, min(k, seg.index.ntotal))
-            all_d.append(distances)
-            all_i.append(ids)
-        if not all_d:
+        if query.shape[1] != row[1]:
+            raise ModelMismatchError(f"query vectors have dimension {query.shape[1]} but model {model_id!r} stores {row[1]}")
+        ids, index = self._archive_view(*row)
+        if index.ntotal == 0:
             return [[] for _ in range(len(query))]
-        distances, ids = np.concatenate(all_d, axis=1), np.concatenate(all_i, axis=1)
-        best = np.argsort(-distances, axis=1, kind="stable")[:, :k]
-        wanted = sorted({int(i) for i in np.take_along_axis(ids, best, 1).ravel()})
-        where = {r[0]: r[1:] for r in self._frame_rows(wanted)}
+        distances, positions = index.search(query, min(int(k), index.ntotal))
+        frame_ids = ids[positions]
+        where = {r[0]: r[1:] for r in self._frame_rows(sorted({int(i) for i in frame_ids.ravel()}))}
         return [
-            [Hit(where[int(ids[q, j])][0], int(ids[q, j]), where[int(ids[q, j])][1], float(distances[q, j])) for j in best[q]]
+            [Hit(where[int(f)][0], int(f), where[int(f)][1], float(d)) for f, d in zip(frame_ids[q], distances[q])]
             for q in range(len(query))
         ]
+
+    def _archive_view(self, pk: int, dim: int) -> tuple[np.ndarray, Any]:
+        """(frame ids, flat FAISS index) over every segment of one model, rebuilt when its runs change."""
+        import faiss
+
+        version = tuple(self._query("SELECT COUNT(*), MAX(id), SUM(count) FROM segments WHERE model = ?", (pk,))[0])
+        cached = self._archive.get(pk)
+        if cached is not None and cached[0] == version:
+            return cached[1], cached[2]
+        self._archive.pop(pk, None)  # free the old copy before building the new one
+        index = faiss.IndexFlatIP(dim)
+        ids = []
+        for seg in self._segments("model = ?", (pk,)):
+            index.add(seg.vectors)
+            ids.append(seg.ids)
+        ids_all = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+        self._archive[pk] = (version, ids_all, index)
+        return ids_all, index
 
     def _frame_rows(self, ids: list[int]) -> list[tuple]:
         out = []

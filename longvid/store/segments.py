@@ -4,17 +4,14 @@ whose ids are the SQLite row ids of the frames they embed.
 A segment is written to a temporary name, flushed to disk and renamed into place while the run's
 SQLite transaction is still open; the transaction then registers it (name, count, dimension,
 SHA-256). A run killed before the commit leaves at most an unregistered file, which readers never
-look at and ``gc`` removes. Files are never modified after the rename, so a loaded segment can be
-cached by name.
+look at and ``gc`` removes. Files are never modified after the rename.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import threading
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,10 +32,6 @@ class Segment:
     ids: np.ndarray  # (n,) int64
     vectors: np.ndarray  # (n, d) float32
     index: object  # faiss.IndexIDMap2
-
-    @property
-    def nbytes(self) -> int:
-        return self.ids.nbytes + self.vectors.nbytes  # vectors is a view into the index
 
 
 def new_segment_name(model_pk: int) -> str:
@@ -132,39 +125,3 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-class SegmentCache:
-    """Loaded segments by file name, least recently used dropped first beyond ``max_bytes``.
-
-    Safe because segment files never change after they are registered.
-    """
-
-    def __init__(self, max_bytes: int = 1 << 30):
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[str, Segment] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, name: str) -> Segment | None:
-        with self._lock:
-            segment = self._items.get(name)
-            if segment is not None:
-                self._items.move_to_end(name)
-            return segment
-
-    def put(self, segment: Segment) -> None:
-        with self._lock:
-            if segment.file in self._items:
-                return
-            self._items[segment.file] = segment
-            self._bytes += segment.nbytes
-            while self._bytes > self.max_bytes and len(self._items) > 1:
-                _, old = self._items.popitem(last=False)
-                self._bytes -= old.nbytes
-
-    def discard(self, name: str) -> None:
-        with self._lock:
-            old = self._items.pop(name, None)
-            if old is not None:
-                self._bytes -= old.nbytes

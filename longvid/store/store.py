@@ -25,7 +25,6 @@ from .fingerprint import Fingerprint, fingerprint_file, stat_key
 from .maintenance import MaintenanceMixin
 from .reading import ReadMixin
 from .records import RunRecord, VideoRecord
-from .segments import SegmentCache
 from .writing import WriteMixin
 
 DB_NAME = "store.sqlite3"
@@ -37,8 +36,8 @@ class Store(ReadMixin, WriteMixin, MaintenanceMixin):
         self.root = Path(root).expanduser().absolute()
         self.db_file = self.root / DB_NAME
         self._create_root()
-        self.segments = SegmentCache()  # loaded segment files, for archive-wide search
         self._views: dict = {}  # per (video, model): frames + vectors + FAISS index, see ReadMixin._view
+        self._archive: dict = {}  # per model: one flat FAISS index over all its segments
         self._model_rows: dict[str, tuple[int, int]] = {}
         try:
             self.conn = sqlite3.connect(self.db_file, timeout=BUSY_TIMEOUT_S, isolation_level=None)
