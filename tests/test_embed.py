@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from tiny_clip import make_open_clip_folder, tiny_clip_dir, tiny_clip_dir_b, tiny_hf_clip_dir, tiny_hf_siglip_dir  # noqa: F401
+from tiny_clip import make_open_clip_folder, tiny_clip_dir, tiny_hf_clip_dir, tiny_hf_siglip_dir  # noqa: F401
 
 from longvid.embed import ENCODERS, load_encoder, register_encoder
 from longvid.embed.resolve import TINY_MODEL_DIR

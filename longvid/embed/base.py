@@ -18,10 +18,6 @@ from ..errors import InvalidArgumentError
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-    from ..types import Frame
-
-ImageInput = "np.ndarray | Frame"
-
 
 @runtime_checkable
 class Encoder(Protocol):

@@ -1,7 +1,7 @@
 """The persistent embedding store: SQLite (WAL) for what was indexed, FAISS segments for vectors.
 
     store = Store.open()                      # $LONGVID_STORE or the platform cache folder
-    video = store.video_for_path("a.mp4")     # by content fingerprint (or remembered path)
+    video, fp = store.video_for_path("a.mp4") # by content fingerprint (or remembered path)
     frames, vectors = store.vectors(video.id, encoder.model_id)
 
 Layout of a store folder: ``store.sqlite3`` (+ its -wal/-shm files) and ``segments/m<model>/*.faiss``.
