@@ -32,6 +32,8 @@ TABLE = [
     ("When did the red star ran into the blue star?", ("red star", "blue star", "red star running into blue star")),
     ("The bird flew over the house, then landed on the roof", ("bird", "house", "bird flying over house", "roof")),
     ("red star", ("red star",)),
+    ("what does the magenta star do?", ("magenta star",)),  # "do" stands for the action: nothing to name
+    ("What did the dog do after the ball fell?", ("dog", "ball", "ball falling")),
 ]
 
 

@@ -15,7 +15,8 @@ phrase, deterministic rules do it (``Decoupling.method`` says which):
    borrows the previous clause's subject;
 3. in each clause find the verb: the first word (not the first of the clause, unless the subject
    was borrowed) that is an inflected form of a verb in :data:`VERBS` or ends in "-ing"; else a
-   bare verb from :data:`VERBS`; else, after "does/do/did/can/will", the clause's last word;
+   bare verb from :data:`VERBS`; else, after "does/do/did/can/will", the clause's last word
+   (unless the question ends in "do": "what does the star do?" names no action);
 4. emit the noun phrases (the subject, and each phrase after the verb, split at prepositions;
    articles, pronouns, auxiliaries and adverbs dropped; phrases made only of generic words such
    as "moment" or "color" skipped), then the action phrase "subject verb-ing rest" — except for
@@ -268,7 +269,9 @@ def rule_phrases(question: str, max_phrases: int = 4) -> tuple[str, ...]:
     words = _WORD.findall(question.lower().replace("\u2019", "'"))
     words, do_support = _strip_framing(words)
     clauses = []
+    pro_verb = False  # "what does the star do?": "do" stands for the unknown action, none to name
     for clause, borrow in _clauses(words):
+        pro_verb = clause[-1] in ("do", "does", "did")
         content, nounish, prev = [], [], None
         for w in clause:
             if w not in STOP:
@@ -278,7 +281,7 @@ def rule_phrases(question: str, max_phrases: int = 4) -> tuple[str, ...]:
         if content:
             clauses.append((content, nounish, borrow))
     # Do-support ("when does the star <verb>") names the verb only when no word is a known verb.
-    forced = do_support and not any(_find_verb(c, n, True) for c, n, _ in clauses)
+    forced = do_support and not pro_verb and not any(_find_verb(c, n, True) for c, n, _ in clauses)
     phrases: list[str] = []
     subject: list[str] = []
     for k, (content, nounish, borrow) in enumerate(clauses):
