@@ -21,8 +21,11 @@ from .base import MinLengthMerge, SceneDetector
 
 
 def hsv_delta(hsv: np.ndarray, prev: np.ndarray, luma_only: bool = False) -> float:
-    means = cv2.mean(cv2.absdiff(hsv, prev))
-    return means[2] if luma_only else (means[0] + means[1] + means[2]) / 3.0
+    if luma_only:
+        return cv2.mean(cv2.absdiff(hsv, prev))[2]
+    # (mean|dH| + mean|dS| + mean|dV|) / 3 = the L1 distance over all channels / (3 * pixels);
+    # one fused OpenCV call, about 4x cheaper than absdiff + mean
+    return cv2.norm(hsv, prev, cv2.NORM_L1) / hsv.size
 
 
 # Largest error of a cheap score against the reference score, with margin: measured at most
@@ -42,17 +45,22 @@ class HSVScores:
     def __init__(self, keep: int = 2, luma_only: bool = False):
         self.luma_only = luma_only
         self._prev: np.ndarray | None = None
+        self._spare: np.ndarray | None = None
         self._sources: deque[tuple[int, Callable[[], np.ndarray] | None]] = deque(maxlen=keep + 1)
         self._ref_hsv: dict[int, np.ndarray] = {}
         self.refined = 0  # reference scores computed (cost accounting)
 
     def cheap(self, pos: int, image: np.ndarray, source: Callable[[], np.ndarray] | None) -> float:
-        hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)
+        # two HSV buffers used in turn: no allocation per frame
+        hsv = self._spare if self._spare is not None and self._spare.shape == image.shape else None
+        hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV, dst=hsv)
         prev, self._prev = self._prev, hsv
+        self._spare = prev
         self._sources.append((pos, source))
-        oldest = self._sources[0][0]
-        for p in [p for p in self._ref_hsv if p < oldest]:
-            del self._ref_hsv[p]
+        if self._ref_hsv:
+            oldest = self._sources[0][0]
+            for p in [p for p in self._ref_hsv if p < oldest]:
+                del self._ref_hsv[p]
         return 0.0 if prev is None else hsv_delta(hsv, prev, self.luma_only)
 
     def can_refine(self, pos: int) -> bool:
