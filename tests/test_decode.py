@@ -296,3 +296,28 @@ def test_codec_variety_decodes_or_fails_clearly(shared_video, backend, name):
         frames = list(r.iter_frames(fps=None, size=32))
     assert [f.pts_s for f in frames] == pytest.approx(packet_pts_s(path), abs=2e-6)
     assert all(f.image.dtype == np.uint8 and f.image.shape[0] == 32 for f in frames)
+
+
+class _Exploding(_Recorder):
+    def observe(self, pts_s, index, image):
+        if index == 5:
+            raise RuntimeError("observer bug at frame 5")
+        super().observe(pts_s, index, image)
+
+
+def test_observer_errors_and_early_stop(shared_video, backend):
+    import threading
+
+    path = shared_video("pyscenedetect/counter.mp4")
+    with open_video(path, backend) as r:
+        with pytest.raises(RuntimeError, match="observer bug at frame 5"):
+            for _ in r.iter_frames(fps=None, size=16, observer=_Exploding()):
+                pass
+        rec = _Recorder()
+        frames = r.iter_frames(fps=1.0, size=16, observer=rec)
+        next(frames)
+        frames.close()  # the consumer stops early: the pass ends cleanly
+        assert rec.finished is not None and 1 <= len(rec.seen) < 30
+        assert [i for _, i, _ in rec.seen] == list(range(len(rec.seen)))  # in order, none skipped
+        assert len(list(r.iter_frames(fps=1.0, size=16))) == 3  # the reader is still usable
+    assert not [t for t in threading.enumerate() if t.name == "longvid-observers"]
