@@ -34,6 +34,9 @@ TABLE = [
     ("red star", ("red star",)),
     ("what does the magenta star do?", ("magenta star",)),  # "do" stands for the action: nothing to name
     ("What did the dog do after the ball fell?", ("dog", "ball", "ball falling")),
+    ("when does the green cross appear?", ("green cross",)),  # "cross" is a noun here: "appear" is the verb
+    ("when does the red cross jump?", ("red cross", "red cross jumping")),
+    ("what does the red cross do?", ("red cross",)),
 ]
 
 
@@ -102,3 +105,13 @@ def test_empty_question_refused(bad):
 def test_bad_max_phrases_refused():
     with pytest.raises(InvalidArgumentError, match="max_phrases = 0"):
         decouple_question("red star", max_phrases=0)
+
+
+def test_every_generated_question_names_its_object_first():
+    """The synthetic videos' questions (longvid.synth): shape words such as "cross" are nouns there."""
+    from longvid.synth.vocab import ACTIONS, ALL_COMBOS, what_question, when_question
+
+    for combo in ALL_COMBOS:
+        assert rule_phrases(what_question(combo)) == (f"{combo.colour} {combo.shape}",)
+        for action in ACTIONS:
+            assert rule_phrases(when_question(combo, action))[0] == f"{combo.colour} {combo.shape}"

@@ -219,7 +219,9 @@ def _find_verb(words: list[str], nounish: list[bool], allow_first: bool) -> tupl
     """(position, base) of the clause's verb: first inflected form, else first bare verb.
 
     A word right after an article, possessive or preposition is a noun ("the swing"); a bare
-    verb at the clause start is a noun modifier ("race car") unless the subject was borrowed.
+    verb at the clause start is a noun modifier ("race car") unless the subject was borrowed; a
+    bare verb right before another one is a noun ("the green cross appear": two bare verbs
+    cannot follow each other, the last is the verb).
     """
     bare = None
     for i, word in enumerate(words):
@@ -230,7 +232,8 @@ def _find_verb(words: list[str], nounish: list[bool], allow_first: bool) -> tupl
             continue
         if inflected:
             return i, base
-        if bare is None and (i > 0 or allow_first):
+        followed_by_verb = i + 1 < len(words) and not nounish[i + 1] and words[i + 1] in VERBS
+        if bare is None and (i > 0 or allow_first) and not followed_by_verb:
             bare = (i, base)
     return bare
 
@@ -269,14 +272,16 @@ def rule_phrases(question: str, max_phrases: int = 4) -> tuple[str, ...]:
     words = _WORD.findall(question.lower().replace("\u2019", "'"))
     words, do_support = _strip_framing(words)
     clauses = []
-    pro_verb = False  # "what does the star do?": "do" stands for the unknown action, none to name
+    pro_verb = False
     for clause, borrow in _clauses(words):
+        # "what does the red cross do?": "do" stands for the unknown action, so the clause has no
+        # verb to name and every word in it belongs to the noun phrase ("cross" is no verb here).
         pro_verb = clause[-1] in ("do", "does", "did")
         content, nounish, prev = [], [], None
         for w in clause:
             if w not in STOP:
                 content.append(w)
-                nounish.append(prev in DETERMINERS or prev in PREPOSITIONS)
+                nounish.append(pro_verb or prev in DETERMINERS or prev in PREPOSITIONS)
             prev = w
         if content:
             clauses.append((content, nounish, borrow))
