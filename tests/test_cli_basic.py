@@ -159,6 +159,13 @@ def test_info_json(cli, shared_video):
     assert json.loads(out)["width"] == 320
 
 
+def test_info_backends_and_missing_video(cli):
+    code, out, _ = cli("info", "--backends", "--json")
+    assert code == 0 and json.loads(out)["pyav"] is True and "decord" in json.loads(out)
+    code, _, err = cli("info")
+    assert code == 2 and err.startswith("error: no VIDEO given")
+
+
 def test_info_table_for_people(cli, shared_video):
     code, out, _ = cli("info", str(shared_video("pyscenedetect/issue-134-rotate.mp4")))
     assert code == 0

@@ -1,4 +1,5 @@
-"""`longvid info VIDEO`: what is in a video file (no decoding beyond a quick probe)."""
+"""`longvid info VIDEO`: what is in a video file (no decoding beyond a quick probe);
+`longvid info --backends`: which decode backends work here."""
 
 from __future__ import annotations
 
@@ -11,14 +12,26 @@ from ._app import app, fmt_time, print_json, stdout_console
 
 @app.command()
 def info(
-    video: Path = typer.Argument(..., help="Video file to describe.", show_default=False),
+    video: Path | None = typer.Argument(None, help="Video file to describe.", show_default=False),
     backend: str = typer.Option("pyav", help="Decode backend (pyav, decord)."),
     stream: int | None = typer.Option(None, "--stream", help="Video stream number (default: the best one).", show_default=False),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for programs."),
+    backends: bool = typer.Option(False, "--backends", help="List the decode backends and whether they work here."),
 ) -> None:
     """Show duration, frame rate, frame count, streams, rotation and keyframe spacing."""
-    from ..decode import probe
+    from ..decode import BACKENDS, probe
+    from ..errors import InvalidArgumentError
 
+    if backends:
+        available = BACKENDS.available()
+        if as_json:
+            print_json(available)
+        else:
+            for name, ok in available.items():
+                stdout_console().print(f"{name:8s} {'available' if ok else 'not installed'}")
+        return
+    if video is None:
+        raise InvalidArgumentError("no VIDEO given", "usage: longvid info VIDEO (or longvid info --backends)")
     vi = probe(video, backend=backend, stream_index=stream)
     if as_json:
         print_json(vi.to_dict())
