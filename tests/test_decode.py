@@ -214,7 +214,10 @@ def test_keyframe_mode(shared_video, backend):
 def test_sizes(shared_video, backend):
     with open_video(shared_video("pyscenedetect/counter.mp4"), backend) as r:
         assert next(iter(r.iter_frames(size=224))).image.shape == (224, 398, 3)
-        assert next(iter(r.iter_frames(size=(100, 50)))).image.shape == (50, 100, 3)
+        for size, shape in [((100, 50), (50, 100, 3)), (57, (57, 101, 3)), ((101, 51), (51, 101, 3))]:
+            image = next(iter(r.iter_frames(size=size))).image
+            assert image.shape == shape and image.flags["C_CONTIGUOUS"]  # no row padding
+            assert image.mean() > 5  # a real picture, not an empty buffer
 
 
 def test_start_end_window_uses_the_same_grid(shared_video, backend):

@@ -88,11 +88,10 @@ def coded_size(info: VideoInfo, out_w: int, out_h: int) -> tuple[int, int]:
 
 
 def rotate(image: np.ndarray, rotation_cw: int) -> np.ndarray:
-    """Turn a coded picture ``rotation_cw`` degrees clockwise; C-contiguous result."""
+    """Turn a coded picture ``rotation_cw`` degrees clockwise; the result is C-contiguous."""
     k = (-(rotation_cw // 90)) % 4  # np.rot90 turns counter-clockwise
-    if k == 0:
-        return image
-    return np.ascontiguousarray(np.rot90(image, k))
+    # also drops row padding: PyAV's to_ndarray returns a view of the padded picture
+    return np.ascontiguousarray(np.rot90(image, k) if k else image)
 
 
 def on_screen_indices(
