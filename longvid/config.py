@@ -96,12 +96,14 @@ class SearchConfig:
     frames: int = 32  # frame budget handed to the video LLM
     decouple: bool = True  # score the question's object/action phrases separately (QuoTA)
     moments: int = 5  # moments returned
-    smooth_s: float = 2.0  # Gaussian smoothing of frame scores over time before selection (0: off)
+    smooth_s: float = 5.0  # Gaussian spread of frame scores over time before selection (0: off)
+    smooth: str = "max"  # "max": peaks keep their height (short needles stay first); "mean": average
 
     def __post_init__(self) -> None:
         _check(self.frames >= 1, "search.frames", self.frames, "at least 1 frame")
         _check(self.moments >= 1, "search.moments", self.moments, "at least 1")
         _check(self.smooth_s >= 0, "search.smooth_s", self.smooth_s, "0 (off) or more seconds")
+        _check(self.smooth in ("max", "mean"), "search.smooth", self.smooth, "'max' or 'mean'")
 
 
 @dataclass(frozen=True)

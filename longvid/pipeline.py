@@ -301,7 +301,9 @@ class Pipeline:
         from .select import select_frames
 
         strategy = "topk" if cfg.strategy == "tstar" else cfg.strategy
-        return select_frames(times, scores, cfg.frames, strategy=strategy, scenes=scenes or None, smooth_s=cfg.smooth_s)
+        return select_frames(
+            times, scores, cfg.frames, strategy=strategy, scenes=scenes or None, smooth_s=cfg.smooth_s, smooth=cfg.smooth
+        )
 
     def _tstar(self, video, info: VideoInfo, fingerprint, text_vectors: np.ndarray, cost: Cost, record):
         """Coarse-to-fine search on a video that is not indexed; every embedded frame is stored."""
@@ -354,7 +356,7 @@ class Pipeline:
                 info.duration_s, score_at, cfg.search.frames, start_s=info.start_s,
                 initial_times_s=keyframes, known_times_s=known_t, known_scores=known_s,
                 grid_s=1.0 / cfg.decode.fps, strategy="topk" if cfg.search.strategy == "tstar" else cfg.search.strategy,
-                smooth_s=cfg.search.smooth_s,
+                smooth_s=cfg.search.smooth_s, smooth=cfg.search.smooth,
             )
             # search time proper: the T* loop minus the decoding, embedding and storing it asked for
             inside = sum(cost.seconds.get(k, 0.0) for k in ("decode", "embed", "store")) - inner

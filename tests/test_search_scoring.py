@@ -191,3 +191,26 @@ def test_incremental_scorer_gives_a_frame_the_same_score_in_any_batch():
     assert np.allclose(whole, frame_scores(frames, texts, normalize="none"))
     with pytest.raises(InvalidArgumentError, match="combine"):
         incremental_scorer(texts, combine="sum")
+
+
+def test_smooth_scores_max_keeps_peaks_and_spreads_their_lead():
+    t = np.arange(9.0)
+    s = np.array([0.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0])  # median 0
+    out = smooth_scores(t, s, 1.0, method="max")
+    assert out[4] == 2.0  # the peak keeps its height
+    assert np.allclose(out[[3, 5]], 2.0 * np.exp(-0.5)) and np.allclose(out[[2, 6]], 2.0 * np.exp(-2.0))
+    assert np.allclose(out[:4], out[5:][::-1])
+    assert np.array_equal(smooth_scores(t, s, 0.0, method="max"), s)
+    with pytest.raises(InvalidArgumentError, match="smoothing method 'median' is unknown"):
+        smooth_scores(t, s, 1.0, method="median")
+
+
+def test_smooth_scores_max_keeps_a_short_needle_ahead_of_a_longer_weaker_moment():
+    t = np.arange(200.0)
+    s = np.zeros(200)
+    s[50:53] = 1.0  # a 3 s needle
+    s[120:128] = 0.8  # an 8 s look-alike, weaker
+    mean, spread = smooth_scores(t, s, 3.0), smooth_scores(t, s, 3.0, method="max")
+    assert mean[51] < mean[124]  # averaging lets the longer moment win
+    assert spread[51] > spread[124] and np.argmax(spread) in (50, 51, 52)
+    assert np.all(spread >= s)

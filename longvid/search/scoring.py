@@ -139,13 +139,26 @@ def incremental_scorer(
     return score
 
 
-def smooth_scores(timestamps_s: np.ndarray, scores: np.ndarray, sigma_s: float) -> np.ndarray:
-    """Gaussian-weighted average of ``scores`` over time (irregular spacing is fine).
+SMOOTH_METHODS = ("max", "mean")
 
-    Lets a frame inherit relevance from its neighbours within about ``sigma_s``: a short event
-    then lifts the frames just before and after it, which a question about the event needs.
-    ``sigma_s = 0`` returns the scores unchanged.
+
+def smooth_scores(timestamps_s: np.ndarray, scores: np.ndarray, sigma_s: float, method: str = "mean") -> np.ndarray:
+    """Spread relevance over time so that frames next to a relevant moment inherit some of it.
+
+    A short event then lifts the frames just before and after it, which a question about the
+    event needs (its context; LV-Haystack-style scoring counts frames within a few seconds).
+    Irregular spacing is fine; ``sigma_s = 0`` returns the scores unchanged.
+
+    * ``"mean"``: Gaussian-weighted average over time. Dilutes short events: a 3 s needle
+      averaged with its plain neighbours can end up below a longer, weaker moment elsewhere.
+    * ``"max"``: Gaussian-weighted *max* above the median ``m``: each frame keeps the larger of
+      its own score and ``m + w * (s_j - m)`` for every frame ``j`` above the median, ``w`` the
+      Gaussian weight of their distance. Peaks keep their height, so the order of separate
+      moments is the order of their best frames (a short needle stays first), and a frame at
+      distance ``d`` from a peak gets ``exp(-d^2 / 2 sigma^2)`` of the peak's lead over the median.
     """
+    if method not in SMOOTH_METHODS:
+        raise InvalidArgumentError(f"smoothing method {method!r} is unknown", f"choose one of: {', '.join(SMOOTH_METHODS)}")
     t = np.asarray(timestamps_s, dtype=np.float64)
     s = np.asarray(scores, dtype=np.float64)
     if t.shape != s.shape or t.ndim != 1:
@@ -156,6 +169,8 @@ def smooth_scores(timestamps_s: np.ndarray, scores: np.ndarray, sigma_s: float) 
         return s.copy()
     reach = 4.0 * sigma_s  # beyond 4 sigma the weights are < 4e-4 of the centre's
     width = int(np.max(np.searchsorted(t, t + reach, side="right") - np.arange(t.size)))
+    if method == "max":
+        return _spread_max(t, s, sigma_s, reach, width)
     total = s.copy()  # the frame itself, weight 1
     weight = np.ones_like(s)
     # One vector step per neighbour offset: frame i and frame i + d weigh each other alike.
@@ -167,6 +182,19 @@ def smooth_scores(timestamps_s: np.ndarray, scores: np.ndarray, sigma_s: float) 
         total[d:] += w * s[:-d]
         weight[d:] += w
     return total / weight
+
+
+def _spread_max(t: np.ndarray, s: np.ndarray, sigma_s: float, reach: float, width: int) -> np.ndarray:
+    """The ``"max"`` method of :func:`smooth_scores` (one vector step per neighbour offset)."""
+    base = float(np.median(s))
+    lead = np.clip(s - base, 0.0, None)
+    best = lead.copy()  # the frame itself, weight 1
+    for d in range(1, width):
+        w = np.exp(-0.5 * ((t[d:] - t[:-d]) / sigma_s) ** 2)
+        w[t[d:] - t[:-d] > reach] = 0.0
+        np.maximum(best[:-d], w * lead[d:], out=best[:-d])
+        np.maximum(best[d:], w * lead[:-d], out=best[d:])
+    return np.maximum(s, base + best)
 
 
 @dataclass(frozen=True)

@@ -56,14 +56,18 @@ def select_frames(
     strategy: str = "bolt",
     scenes: Sequence[Scene] | Sequence[int] | np.ndarray | None = None,
     smooth_s: float = 0.0,
+    smooth: str = "mean",
     **options: Any,
 ) -> Selection:
     """Choose ``min(budget, len(timestamps_s))`` frames with the named strategy.
 
-    ``smooth_s`` > 0 first averages the scores over time with a Gaussian of that many seconds
-    (:func:`longvid.search.scoring.smooth_scores`), so frames next to a short relevant moment
-    inherit some of its relevance; the selection then reports the smoothed scores it used. On
-    short answer moments this lifts temporal F1 a lot (see ``longvid.eval.haystack``).
+    ``smooth_s`` > 0 first spreads the scores over time with a Gaussian of that many seconds
+    (:func:`longvid.search.scoring.smooth_scores`; ``smooth`` = ``"mean"``, a weighted average,
+    or ``"max"``, a weighted max that keeps every peak's height), so frames next to a short
+    relevant moment inherit some of its relevance; the selection then reports the smoothed scores
+    it used. On short answer moments this lifts temporal F1 a lot (see ``longvid.eval.haystack``
+    and ``benchmarks/haystack.py``: on generated needle videos ``"max"`` keeps the short needle
+    ahead of longer, weaker look-alikes where ``"mean"`` lets them win).
     ``options`` go to the strategy (e.g. ``min_gap_s`` for topk, ``power`` for bolt); an option the
     strategy does not take is refused up front with the list of those it does.
     """
@@ -78,7 +82,7 @@ def select_frames(
         from ._common import check_inputs
 
         t, s, _ = check_inputs(timestamps_s, scores, budget)
-        timestamps_s, scores = t, smooth_scores(t, s, smooth_s)
+        timestamps_s, scores = t, smooth_scores(t, s, smooth_s, smooth)
     return fn(timestamps_s, scores, budget, scenes=scenes, **options)
 
 
