@@ -18,6 +18,7 @@ from . import scenes  # noqa: E402,F401
 from . import index  # noqa: E402,F401
 from . import search  # noqa: E402,F401
 from . import ask  # noqa: E402,F401
+from . import evaluate  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,8 +2,10 @@
 
 The runner knows nothing about videos or models: the caller passes a *selector*, any callable
 ``selector(item, frames) -> result`` where ``result`` is a :class:`~longvid.types.Selection`, a
-sequence of timestamps in seconds, or a pair ``(that, Cost)`` when the selector accounts for its
-work. The pipeline plugs in as ``lambda item, n: pipeline.select(item.video, item.question, n)``.
+sequence of timestamps in seconds, a pair ``(that, Cost)`` when the selector accounts for its
+work, or anything with ``selection`` and ``cost`` attributes (the pipeline's ``Located``, whose
+``searched`` is kept too). The pipeline plugs in as
+``lambda item, n: pipeline.locate(item.video, item.question)`` (its config sets the budget).
 
     items = read_annotations("haystack.jsonl")
     report = run_eval(items, selector, frames=8, strategy="tstar")
@@ -41,6 +43,7 @@ class ItemResult(_ToDict):
     seconds: float  # wall time of the selector call
     cost: Cost | None = None
     error: str | None = None  # one-line error when the selector failed (counted as F1 0)
+    searched: str | None = None  # how the frames were found ("store", "tstar") when the selector says
 
 
 @dataclass
@@ -69,9 +72,11 @@ class EvalReport(_ToDict):
         return "\n".join(lines)
 
 
-def _unpack(result: Any) -> tuple[list[float], Cost | None]:
-    cost = None
-    if isinstance(result, tuple) and len(result) == 2 and (result[1] is None or isinstance(result[1], Cost)):
+def _unpack(result: Any) -> tuple[list[float], Cost | None, str | None]:
+    cost = searched = None
+    if isinstance(getattr(result, "selection", None), Selection):  # the pipeline's Located
+        result, cost, searched = result.selection, getattr(result, "cost", None), getattr(result, "searched", None)
+    elif isinstance(result, tuple) and len(result) == 2 and (result[1] is None or isinstance(result[1], Cost)):
         result, cost = result
     if isinstance(result, Selection):
         times = list(result.timestamps_s)
@@ -82,7 +87,7 @@ def _unpack(result: Any) -> tuple[list[float], Cost | None]:
             f"selector returned {type(result).__name__}",
             "return a Selection, a list of timestamps in seconds, or (one of those, Cost)",
         )
-    return times, cost
+    return times, cost, searched
 
 
 def run_eval(
@@ -93,12 +98,14 @@ def run_eval(
     strategy: str = "custom",
     tolerance_s: float = DEFAULT_TOLERANCE_S,
     on_error: str = "raise",
+    progress: Callable[[ItemResult], None] | None = None,
 ) -> EvalReport:
     """Call ``selector`` on every item and score its timestamps against the gold ones.
 
     ``on_error="record"`` keeps going when the selector raises a :class:`LongvidError` (a bad
     video, say): the item is reported with its error and scores 0, so a failure never looks like
-    a success. ``"raise"`` (default) stops at the first error.
+    a success. ``"raise"`` (default) stops at the first error. ``progress(result)`` is called
+    after each item (a progress bar, a log line).
     """
     frames = check_budget(frames)
     if on_error not in ("raise", "record"):
@@ -111,9 +118,9 @@ def run_eval(
     totals = CostTotals()
     for item in items:
         start = time.perf_counter()
-        error = None
+        error = searched = None
         try:
-            predicted, cost = _unpack(selector(item, frames))
+            predicted, cost, searched = _unpack(selector(item, frames))
         except LongvidError as exc:
             if on_error == "raise":
                 raise
@@ -133,9 +140,12 @@ def run_eval(
                 seconds=seconds,
                 cost=cost,
                 error=error,
+                searched=searched,
             )
         )
         totals.add(cost, seconds)
+        if progress is not None:
+            progress(results[-1])
     mean = macro_average(TemporalScore(r.precision, r.recall, r.f1) for r in results)
     return EvalReport(
         strategy=strategy,
