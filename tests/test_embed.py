@@ -103,6 +103,24 @@ def test_open_clip_prefix_and_encoder_cache(tiny_clip_dir):
     assert load_encoder(f"open_clip:local-dir:{tiny_clip_dir}", cache=False).model_id == a.model_id
 
 
+def test_architecture_name_with_a_checkpoint_file(tmp_path, tiny_clip_dir, images):
+    """``open_clip:NAME//path/to/checkpoint``: a registered architecture plus a weights file."""
+    import json
+
+    import open_clip
+
+    config = json.loads((tiny_clip_dir / "open_clip_config.json").read_text())["model_cfg"]
+    (tmp_path / "longvid-tiny-arch.json").write_text(json.dumps(config))
+    open_clip.add_model_config(tmp_path / "longvid-tiny-arch.json")
+    checkpoint = tiny_clip_dir / "open_clip_model.safetensors"
+    enc = load_encoder(f"open_clip:longvid-tiny-arch/{checkpoint}", cache=False)
+    folder = load_encoder(str(tiny_clip_dir), cache=False)
+    assert enc.dim == 16 and enc.model_id.startswith("open_clip:longvid-tiny-arch/open_clip_model.safetensors@")
+    # same weights, same preprocessing (shortest side, bicubic) -> same vectors as the folder form
+    np.testing.assert_allclose(enc.encode_images(images), folder.encode_images(images), atol=1e-5)
+    np.testing.assert_allclose(enc.encode_text(["a red star"]), folder.encode_text(["a red star"]), atol=1e-5)
+
+
 def test_transformers_clip_matches_its_own_processor_and_forward(tiny_hf_clip_dir, images):
     import torch
     from transformers import AutoModel, AutoProcessor

@@ -118,7 +118,9 @@ def _load_named(rest: str, spec: str, **options: Any) -> "OpenClipEncoder":
     except (OSError, RuntimeError) as exc:  # a tokenizer or tower config that needs the hub
         raise ModelNotFoundError(f"model {spec!r} could not be loaded: {' '.join(str(exc).split())[:200]}") from None
     model_cfg = open_clip.get_model_config(arch)
-    return OpenClipEncoder(model, tokenizer, name=rest, files=[checkpoint], model_cfg=model_cfg, **options)
+    # the id names weights by content, so a checkpoint file is named without its folder
+    name = f"{arch}/{tag}" if tag_cfg else f"{arch}/{checkpoint_file.name}"
+    return OpenClipEncoder(model, tokenizer, name=name, files=[checkpoint], model_cfg=model_cfg, **options)
 
 
 def _fetch_tag(tag_cfg: dict, spec: str) -> Path:
