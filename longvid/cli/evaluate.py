@@ -105,8 +105,8 @@ def print_report(report, items: bool = False) -> None:
                 i.question if i.error is None else f"{i.question}  [error: {i.error}]",
             )
         out.print(table)
-    table = Table(box=None, pad_edge=False)
-    for name in ("items", "P", "R", "F1", "decoded/item", "embedded/item", "from store/item", "secs/item"):
+    table = Table(box=None, pad_edge=False, caption="frames and seconds: means per item", caption_justify="left")
+    for name in ("items", "P", "R", "F1", "decoded", "embedded", "from store", "secs"):
         table.add_column(name, justify="right")
     table.add_column("start", justify="left")
     for name, g in report.groups.items():
