@@ -22,32 +22,20 @@ from . import evaluate  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the CLI. Typer reports usage errors itself (exit 2); every ``LongvidError`` becomes
+    ``error: <one line>`` with its exit code; anything unexpected is one line too, unless
+    ``LONGVID_DEBUG=1`` asks for the traceback."""
     from ..errors import LongvidError
 
     debug = os.environ.get("LONGVID_DEBUG", "") not in ("", "0")
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="longvid")  # standalone: exits through SystemExit
     except LongvidError as exc:
         if debug:
             raise
         sys.stderr.write(f"error: {exc.one_line()}\n")
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        if debug:
-            raise
-        sys.stderr.write("error: interrupted\n")
-        sys.exit(130)
-    except SystemExit:
-        raise
-    except Exception as exc:  # click usage errors and anything unexpected
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.stderr.write("error: aborted\n")
-            sys.exit(130)
+    except Exception as exc:
         if debug:
             raise
         sys.stderr.write(
