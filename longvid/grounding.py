@@ -7,20 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .timecode import format_time_s
 from .types import Moment
 
 
-def format_timestamp(seconds: float) -> str:
-    """H:MM:SS.s — short enough for sentences, exact to a tenth of a second."""
-    tenths = round(max(0.0, seconds) * 10)
-    h, rem = divmod(tenths, 36_000)
-    m, rem = divmod(rem, 600)
-    s, t = divmod(rem, 10)
-    return f"{h}:{m:02d}:{s:02d}.{t}"
-
-
 def describe_moment(moment: Moment) -> str:
-    span = f"{format_timestamp(moment.start_s)}–{format_timestamp(moment.end_s)}"
+    span = f"{format_time_s(moment.start_s, 1)}–{format_time_s(moment.end_s, 1)}"
     scene = f", scene {moment.scene_index}" if moment.scene_index is not None and moment.scene_index >= 0 else ""
     return f"{span} (score {moment.score:.2f}{scene})"
 
@@ -30,7 +22,7 @@ def grounding_text(moments: Sequence[Moment], also: int = 2) -> str:
     if not moments:
         return "No moment of the video matches the question."
     best, rest = moments[0], list(moments[1 : 1 + also])
-    text = f"Best match: {describe_moment(best)}, peak at {format_timestamp(best.peak_s)}."
+    text = f"Best match: {describe_moment(best)}, peak at {format_time_s(best.peak_s, 1)}."
     if rest:
         text += " Also: " + "; ".join(describe_moment(m) for m in rest) + "."
     return text

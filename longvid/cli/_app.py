@@ -37,14 +37,9 @@ def print_json(data: Any) -> None:
 
 def fmt_time(seconds: float | None) -> str:
     """Seconds as H:MM:SS.mmm (people read timestamps better than floats)."""
-    if seconds is None:
-        return "-"
-    sign = "-" if seconds < 0 else ""
-    ms_total = round(abs(seconds) * 1000)
-    h, rem = divmod(ms_total, 3_600_000)
-    m, rem = divmod(rem, 60_000)
-    s, ms = divmod(rem, 1000)
-    return f"{sign}{h}:{m:02d}:{s:02d}.{ms:03d}"
+    from ..timecode import format_time_s
+
+    return format_time_s(seconds)
 
 
 def _version(value: bool) -> None:

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..timecode import format_time_s
+
 
 def clock(t_s: float) -> str:
     """Seconds as ``HH:MM:SS.s`` (tenths), e.g. 83.46 -> ``00:01:23.5``."""
-    tenths = round(max(0.0, float(t_s)) * 10)
-    seconds, tenth = divmod(tenths, 10)
-    minutes, sec = divmod(seconds, 60)
-    hours, minute = divmod(minutes, 60)
-    return f"{hours:02d}:{minute:02d}:{sec:02d}.{tenth}"
+    return format_time_s(max(0.0, float(t_s)), 1, pad_hours=True)
 
 
 def chat_prompt(processor: Any, body: str) -> str:

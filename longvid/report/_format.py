@@ -4,17 +4,7 @@ from __future__ import annotations
 
 import math
 
-
-def format_time_s(seconds: float | None) -> str:
-    """Seconds as H:MM:SS.mmm (``-`` for None or a non-finite value)."""
-    if seconds is None or not math.isfinite(seconds):
-        return "-"
-    sign = "-" if seconds < 0 else ""
-    ms_total = round(abs(seconds) * 1000)
-    h, rem = divmod(ms_total, 3_600_000)
-    m, rem = divmod(rem, 60_000)
-    s, ms = divmod(rem, 1000)
-    return f"{sign}{h}:{m:02d}:{s:02d}.{ms:03d}"
+from ..timecode import format_time_s  # noqa: F401  (re-exported for the report modules)
 
 
 def format_tick_s(seconds: float, step_s: float, long_video: bool) -> str:
