@@ -74,7 +74,7 @@ def _table(video: Path, found, settings: dict, decoded: int, complete: bool) -> 
     title = f"{video} — {len(found)} scene{'s' if len(found) != 1 else ''} ({settings['detector']}, threshold {settings['threshold']:g})"
     if not complete:
         title += " — INCOMPLETE: decoding stopped early"
-    table = Table(title=title, title_justify="left")
+    table = Table()
     for name in ("#", "start", "end", "start frame", "end frame", "duration"):
         table.add_column(name, justify="right")
     for s in found:
@@ -86,4 +86,6 @@ def _table(video: Path, found, settings: dict, decoded: int, complete: bool) -> 
             str(s.end_frame),
             f"{s.duration_s:.3f} s",
         )
-    stdout_console().print(table)
+    out = stdout_console()
+    out.print(title, soft_wrap=True, markup=False, highlight=False)  # never wrapped: paths are long
+    out.print(table)
