@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -330,36 +329,16 @@ class Pipeline:
             cost.frames_from_store = len(known_t)
         with open_video(video, backend=cfg.decode.backend, threads=cfg.decode.threads) as reader:
 
-            batch = max(1, int(getattr(encoder, "batch_size", cfg.embed.batch_size)))
-
             def score_at(times_s: np.ndarray) -> np.ndarray:
-                # A worker thread decodes the next batch of times while this one embeds the last
-                # (as indexing does), so decoder and encoder overlap instead of taking turns;
-                # "decode" seconds are the time spent waiting for decoded frames.
-                order = np.argsort(times_s, kind="stable")
-                ordered = times_s[order]  # forward through the file: fewer seeks
-                chunks = [ordered[k : k + batch] for k in range(0, ordered.size, batch)]
-                frames: list[Frame] = []
-                picked: list[Frame] = []  # one per decoded picture, in time order
-                parts: list[np.ndarray] = []
-                before = reader.frames_decoded
-                with ThreadPoolExecutor(1, thread_name_prefix="longvid-tstar-decode") as pool:
-                    pending = pool.submit(reader.frames_at, chunks[0], size=size)
-                    for k in range(len(chunks)):
-                        with _timed(cost, "decode"):
-                            got = pending.result()
-                        if k + 1 < len(chunks):
-                            pending = pool.submit(reader.frames_at, chunks[k + 1], size=size)
-                        known = {f.index for f in picked}
-                        new = list({f.index: f for f in got if f.index not in known}.values())
-                        if new:
-                            with _timed(cost, "embed"):
-                                parts.append(np.asarray(encoder.encode_images([f.image for f in new])))
-                            picked += new
-                        frames += got
-                cost.frames_decoded += reader.frames_decoded - before
-                cost.frames_embedded += len(picked)
-                vectors = np.concatenate(parts)
+                with _timed(cost, "decode"):
+                    before = reader.frames_decoded
+                    frames = reader.frames_at(times_s, size=size)
+                    cost.frames_decoded += reader.frames_decoded - before
+                with _timed(cost, "embed"):
+                    unique = {f.index: f for f in frames}
+                    picked = sorted(unique.values(), key=lambda f: f.pts_s)
+                    vectors = encoder.encode_images([f.image for f in picked])
+                    cost.frames_embedded += len(picked)
                 with _timed(cost, "store"):
                     store.add_run(
                         fingerprint=fingerprint, path=video, model_id=encoder.model_id, vectors=vectors,
@@ -368,9 +347,7 @@ class Pipeline:
                         video_info=info,
                     )
                 by_index = dict(zip((f.index for f in picked), scorer(vectors)))
-                scores = np.empty(len(frames))
-                scores[order] = [by_index[f.index] for f in frames]  # back to the order asked
-                return scores
+                return np.array([by_index[f.index] for f in frames])
 
             scan = getattr(reader, "packet_scan", None)  # keyframe times from a demux-only pass (PyAV)
             keyframes = scan().key_pts_s if scan is not None else None
