@@ -23,6 +23,7 @@ from longvid.errors import (
 )
 from longvid.store import Store, fingerprint_file
 from longvid.store.fingerprint import FULL_HASH_LIMIT
+from longvid.store.schema import SCHEMA_VERSION
 from longvid.types import Scene
 
 RNG = np.random.default_rng(11)
@@ -307,7 +308,7 @@ def test_newer_schema_is_refused(tmp_path):
     conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     conn.commit()
     conn.close()
-    with pytest.raises(StoreError, match="schema version 99; this longvid knows up to 1"):
+    with pytest.raises(StoreError, match=f"schema version 99; this longvid knows up to {SCHEMA_VERSION}"):
         Store.open(root)
 
 

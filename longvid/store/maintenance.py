@@ -5,9 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import time
+
 from ..errors import StoreCorruptError
+from .archive_index import ARCHIVE_DIR
 from .records import CheckReport
 from .segments import SEGMENT_DIR, SUFFIX, TMP_PREFIX, read_segment
+
+# A build writes its archive index outside any transaction (it takes minutes), so gc leaves
+# unregistered archive files younger than this alone: they may belong to a build under way.
+ARCHIVE_GRACE_S = 3600.0
 
 
 class MaintenanceMixin:
@@ -55,11 +62,41 @@ class MaintenanceMixin:
                 report.damaged_runs.append(run_id)
                 continue
             report.vectors += count
-        report.orphan_files = sorted(set(self._segment_files()) - registered)
+        registered |= self._check_archive_indexes(report)
+        report.orphan_files = sorted((set(self._segment_files()) | set(self._archive_files())) - registered)
         return report
 
+    def _check_archive_indexes(self, report: CheckReport) -> set[str]:
+        """Every registered archive index present and unchanged (SHA-256). Returns their files."""
+        import hashlib
+
+        rows = self._query("SELECT id, file, size_bytes, sha256 FROM archive_indexes ORDER BY id")
+        for index_id, file, size, sha in rows:
+            report.archive_indexes += 1
+            path = self.root / file
+            try:
+                h = hashlib.sha256()
+                with open(path, "rb") as handle:
+                    while block := handle.read(4 * 1024 * 1024):
+                        h.update(block)
+                ok, problem = h.hexdigest() == sha and path.stat().st_size == size, "does not match its checksum"
+            except FileNotFoundError:
+                ok, problem = False, "is missing"
+            except OSError as exc:
+                ok, problem = False, f"cannot be read ({exc.strerror})"
+            if not ok:
+                report.problems.append(f"archive index {path} {problem}")
+                report.damaged_archive_indexes.append(index_id)
+        return {r[1] for r in rows}
+
     def _segment_files(self) -> list[str]:
-        base = self.root / SEGMENT_DIR
+        return self._store_files(SEGMENT_DIR)
+
+    def _archive_files(self) -> list[str]:
+        return self._store_files(ARCHIVE_DIR)
+
+    def _store_files(self, folder: str) -> list[str]:
+        base = self.root / folder
         if not base.is_dir():
             return []
         return [
@@ -75,16 +112,21 @@ class MaintenanceMixin:
         holds the write lock no file can be between 'written' and 'registered'.
         """
         removed = []
+        now = time.time()
         with self.transaction() as c:
             registered = {r[0] for r in c.execute("SELECT file FROM segments").fetchall()}
-            for name in self._segment_files():
+            registered |= {r[0] for r in c.execute("SELECT file FROM archive_indexes").fetchall()}
+            archive = set(self._archive_files())
+            for name in self._segment_files() + sorted(archive):
                 if name not in registered:
                     try:
+                        if name in archive and now - (self.root / name).stat().st_mtime < ARCHIVE_GRACE_S:
+                            continue
                         (self.root / name).unlink()
                         removed.append(name)
                     except FileNotFoundError:
                         pass
-        for folder in sorted((self.root / SEGMENT_DIR).glob("m*"), reverse=True):
+        for folder in sorted([*(self.root / SEGMENT_DIR).glob("m*"), *(self.root / ARCHIVE_DIR).glob("m*")], reverse=True):
             try:
                 folder.rmdir()  # only when empty
             except OSError:
@@ -104,15 +146,25 @@ class MaintenanceMixin:
         files = []
         with self.transaction() as c:
             for run_id in dropped:
-                row = c.execute("SELECT file FROM segments WHERE run_id = ?", (run_id,)).fetchone()
+                row = c.execute("SELECT file, model FROM segments WHERE run_id = ?", (run_id,)).fetchone()
                 if row:
                     files.append(row[0])
+                    # the model's archive index holds that run's vectors: rebuilt by the next batch
+                    index = c.execute("SELECT id FROM archive_indexes WHERE model = ?", (row[1],)).fetchone()
+                    if index:
+                        report.damaged_archive_indexes.append(index[0])
                 c.execute("DELETE FROM runs WHERE id = ?", (run_id,))  # frames, scenes, segment rows cascade
+            for index_id in sorted(set(report.damaged_archive_indexes)):
+                row = c.execute("SELECT file FROM archive_indexes WHERE id = ?", (index_id,)).fetchone()
+                if row:
+                    files.append(row[0])
+                c.execute("DELETE FROM archive_indexes WHERE id = ?", (index_id,))
         for name in files:
             try:
                 (self.root / name).unlink()
             except OSError:
                 pass
+        self._recipe_indexes.clear()
         self.gc()
         return report, dropped
 
@@ -121,12 +173,20 @@ class MaintenanceMixin:
         with self.errors():
             c = self.conn
             models = [
-                {"model_id": m, "dim": d, "videos": v, "vectors": n or 0}
+                {"model_id": m, "dim": d, "videos": v, "vectors": n or 0, "archive_index": None}
                 for m, d, v, n in c.execute(
                     "SELECT m.model_id, m.dim, (SELECT COUNT(DISTINCT video_id) FROM segments s WHERE s.model = m.id), "
                     "(SELECT SUM(count) FROM segments s WHERE s.model = m.id) FROM models m ORDER BY m.id"
                 ).fetchall()
             ]
-            counts = {t: c.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("videos", "runs", "frames", "segments", "text_cache")}
+            for model in models:
+                record = self.archive_index(model["model_id"])
+                if record is not None:
+                    model["archive_index"] = {
+                        "recipe": record.recipe, "vectors": record.count, "tail": model["vectors"] - record.count,
+                        "current": self._covers(record), "size_bytes": record.size_bytes, "file": record.file,
+                    }
+            tables = ("videos", "runs", "frames", "segments", "text_cache", "failures")
+            counts = {t: c.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
         size = sum(p.stat().st_size for p in Path(self.root).rglob("*") if p.is_file())
         return {"path": str(self.root), "db_file": str(self.db_file), "size_bytes": size, **counts, "models": models}

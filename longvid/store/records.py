@@ -87,6 +87,8 @@ class CheckReport:
     vectors: int = 0
     segments: int = 0
     damaged_runs: list[int] = field(default_factory=list)
+    archive_indexes: int = 0
+    damaged_archive_indexes: list[int] = field(default_factory=list)  # archive_indexes row ids
 
     @property
     def ok(self) -> bool:

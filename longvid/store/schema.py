@@ -98,6 +98,40 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (model, text)
     );
     """,
+    # 2: archive indexing. Files a batch could not index, with the reason and the file's identity
+    #    when it failed (retried only once it changes, or on request); and at most one recipe
+    #    index (HNSW, IVF-PQ, ...) per model over the segments up to ``max_segment_id``.
+    """
+    CREATE TABLE failures (
+        path TEXT NOT NULL,
+        model_id TEXT NOT NULL,
+        settings_key TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        ctime_ns INTEGER NOT NULL,
+        inode INTEGER NOT NULL,
+        error TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 1,
+        failed_at REAL NOT NULL,
+        PRIMARY KEY (path, model_id, settings_key)
+    );
+    CREATE TABLE archive_indexes (
+        id INTEGER PRIMARY KEY,
+        model INTEGER NOT NULL UNIQUE REFERENCES models(id),
+        recipe TEXT NOT NULL,
+        params_json TEXT NOT NULL,
+        file TEXT NOT NULL UNIQUE,
+        count INTEGER NOT NULL,
+        dim INTEGER NOT NULL,
+        max_segment_id INTEGER NOT NULL,
+        segments INTEGER NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        seconds REAL,
+        created_at REAL NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -4,7 +4,8 @@
     video, fp = store.video_for_path("a.mp4") # by content fingerprint (or remembered path)
     frames, vectors = store.vectors(video.id, encoder.model_id)
 
-Layout of a store folder: ``store.sqlite3`` (+ its -wal/-shm files) and ``segments/m<model>/*.faiss``.
+Layout of a store folder: ``store.sqlite3`` (+ its -wal/-shm files), ``segments/m<model>/*.faiss``
+and, for archives past the flat recipe's size, ``archive/m<model>/*.faiss`` (see archive_index.py).
 Every write is one SQLite transaction (``BEGIN IMMEDIATE``: writers queue behind each other, readers
 never wait) so a failed or killed run leaves the store as it was.
 """
@@ -21,6 +22,8 @@ from pathlib import Path
 
 from ..errors import ModelMismatchError, StoreCorruptError, StoreError, StoreLockedError, VideoInputError
 from . import schema
+from .archive_index import ArchiveIndexMixin
+from .batch import BatchMixin
 from .fingerprint import Fingerprint, fingerprint_file, stat_key
 from .maintenance import MaintenanceMixin
 from .reading import ReadMixin
@@ -31,13 +34,15 @@ DB_NAME = "store.sqlite3"
 BUSY_TIMEOUT_S = 60.0
 
 
-class Store(ReadMixin, WriteMixin, MaintenanceMixin):
+class Store(ReadMixin, WriteMixin, MaintenanceMixin, ArchiveIndexMixin, BatchMixin):
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root).expanduser().absolute()
         self.db_file = self.root / DB_NAME
         self._create_root()
         self._views: dict = {}  # per (video, model): frames + vectors + FAISS index, see ReadMixin._view
         self._archive: dict = {}  # per model: one flat FAISS index over all its segments
+        self._recipe_indexes: dict = {}  # per model: its archive index (HNSW, IVF-PQ), mapped; archive_index.py
+        self._tail_indexes: dict = {}  # per model: flat index over segments newer than its archive index
         self._model_rows: dict[str, tuple[int, int]] = {}
         try:
             self.conn = sqlite3.connect(self.db_file, timeout=BUSY_TIMEOUT_S, isolation_level=None)
