@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -183,6 +185,25 @@ def test_frames_at_matches_sequential_decode(shared_video, backend):
         assert f.index == want.index and f.pts_s == pytest.approx(want.pts_s) and f.source == "at"
         assert np.array_equal(f.image, want.image)
     assert got[1].index == 179  # MANIFEST: the frame on screen at 6.0 s is 179
+
+
+def test_frames_at_keyframe_times_decode_only_keyframes():
+    """Times whose on-screen frame is a keyframe (a coarse search pass) skip the pictures between
+    keyframes: same frames as a full decode, a small fraction of the decoding."""
+    path = Path(__file__).resolve().parents[1] / "sample_videos" / "demo.mp4"  # 2 s GOPs, 10 fps
+    with open_video(path, "pyav") as r:
+        every = sorted(r.iter_frames(fps=None, size=64), key=lambda f: f.pts_s)
+        full = r.frames_decoded
+    with open_video(path, "pyav") as r:
+        keys = r.packet_scan().key_pts_s
+        times = keys[::3] + [keys[5] + 0.05]  # keyframe times, and one still showing keyframe 5
+        got = r.frames_at(times, size=64)
+        cost = r.frames_decoded
+    pts = np.array([f.pts_s for f in every])
+    for t, f in zip(times, got):
+        want = every[max(0, int(np.searchsorted(pts, t + 1e-6, side="right")) - 1)]
+        assert f.index == want.index and f.is_keyframe and np.array_equal(f.image, want.image)
+    assert full == 900 and cost <= len(keys) + 4  # ~one decode per keyframe, not ~10 per time
 
 
 def test_frames_at_nearby_times_decode_forward_without_reseek(shared_video, backend):

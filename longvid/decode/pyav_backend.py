@@ -23,6 +23,9 @@ from . import _pyav_probe
 from .base import PTS_EPS_S, Decoded, Size, VideoReader, coded_size, display_size, rotate
 
 _FFmpegError = av.error.FFmpegError
+# Keyframe-only reads: demuxing through up to this many keyframes beats a seek (which also
+# restarts the decoder's frame-threading pipeline).
+_KEYFRAME_SEEK_GAP = 8
 
 
 class PyAVReader(VideoReader):
@@ -217,15 +220,67 @@ class PyAVReader(VideoReader):
 
     def _locate(self, sorted_times_s: list[float]) -> list[Decoded]:
         scan = self.packet_scan()
-        out = []
-        for t in sorted_times_s:
+        out: list[Decoded | None] = [None] * len(sorted_times_s)
+        on_keyframe = self._keyframe_targets(sorted_times_s, scan)
+        if on_keyframe:
+            self._decode_keyframes(on_keyframe, out, scan)
+        for i, t in enumerate(sorted_times_s):
+            if out[i] is not None:
+                continue
             cur = self._cursor
             if cur is None or not cur.can_reach(t, scan):
                 if cur is not None:
                     cur.close()
                 cur = self._cursor = _Cursor(self, t)
-            out.append(cur.advance_to(t))
-        return out
+            out[i] = cur.advance_to(t)
+        return out  # type: ignore[return-value]
+
+    def _keyframe_targets(self, sorted_times_s: list[float], scan: _pyav_probe.PacketScan) -> dict[int, int]:
+        """{position in the request: keyframe index} for the times whose on-screen frame is a
+        keyframe (from the packet scan, no decoding). Those need no decoding of the pictures
+        between keyframes, which makes a coarse pass over keyframe times cheap."""
+        if not self.meta.pts_reliable or not scan.pts:
+            return {}
+        tb = self.meta.time_base
+        keys = set(scan.key_index)
+        found = {}
+        for i, t in enumerate(sorted_times_s):
+            j = max(0, bisect.bisect_right(scan.pts, (t + PTS_EPS_S) / tb) - 1)  # frame on screen at t
+            if j in keys:
+                found[i] = j
+        return found
+
+    def _decode_keyframes(self, targets: dict[int, int], out: list, scan: _pyav_probe.PacketScan) -> None:
+        """Decode only keyframes (the decoder skips every other picture) to fill ``out`` at
+        ``targets``; one sequential pass, seeking ahead over long gaps."""
+        wanted = sorted(set(targets.values()))
+        got: dict[int, Decoded] = {}
+        key_pos = {index: k for k, index in enumerate(scan.key_index)}
+        container, stream = self._open()
+        try:
+            frames = None
+            last_key = -10**9
+            for index in wanted:
+                if index in got:
+                    continue
+                k = key_pos[index]
+                if frames is None or k - last_key > _KEYFRAME_SEEK_GAP:
+                    if frames is not None:
+                        frames.close()
+                    container.seek(scan.key_seek_ts[k], stream=stream, backward=True)
+                    frames = self._frames(container, stream, True, counted=False)
+                for d in frames:
+                    self.frames_decoded += 1
+                    got[d.index] = d
+                    if d.index >= index:
+                        break
+                last_key = k
+            if frames is not None:
+                frames.close()
+        finally:
+            self._release(container)
+        for position, index in targets.items():
+            out[position] = got.get(index)  # None (e.g. a keyframe the decoder dropped): the cursor decodes it
 
     def _close(self) -> None:
         if self._cursor is not None:
