@@ -39,8 +39,9 @@ score above the noise, and shorter than the coarse spacing, can be missed; real 
 rise around an event (its objects are on screen before and after it), which is what the
 refinement rounds climb. Where they do not, T* finds the moment about as often as a coarse
 sample lands on it (duration / coarse spacing): on generated needle videos (2-5 s needles seen
-only during the event, ``benchmarks/haystack.py``) the default 20 % evaluations, 70 % of them
-coarse (one sample every ~7 s) found about half of the needles that a full index finds.
+only during the event, ``benchmarks/haystack.py``) 20 % evaluations, 70 % of them coarse (one
+sample every ~7 s), found about half of the needles that a full index finds. The default is the
+25 % a cold search may spend (one coarse sample every ~5.7 s).
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ ScoreFn = Callable[[np.ndarray], Sequence[float] | np.ndarray]
 # event) is found only if a coarse sample lands on it; measured on generated needle videos
 # (benchmarks/haystack.py, 20 % of a 1 fps index), 70 % found more needles than 40 % did.
 COARSE_SHARE = 0.7
+# Evaluations a cold search may spend by default, as a share of a 1 fps index's frames.
+MAX_EVALUATION_SHARE = 0.25
 
 
 @dataclass
@@ -153,7 +156,7 @@ def tstar_search(
 ) -> TStarResult:
     """Adaptive search over [start_s, start_s + duration_s); see the module docstring.
 
-    Defaults: ``max_evaluations`` = 20 % of a 1 fps index (``ceil(0.2 * duration_s)``, at least
+    Defaults: ``max_evaluations`` = 25 % of a 1 fps index (``ceil(0.25 * duration_s)``, at least
     ``4 * budget``, at most the grid); ``coarse_count`` = 70 % of that (at least ``budget``, see
     :data:`COARSE_SHARE`);
     ``round_size`` = a fifth of the rest (at least ``budget``). Same inputs and ``seed``, same result.
@@ -178,7 +181,7 @@ def tstar_search(
     grid = start_s + grid_s * np.arange(max(1, math.ceil(duration_s / grid_s - 1e-9)))
     size = grid.size
     if max_evaluations is None:
-        max_evaluations = min(size, max(4 * budget, math.ceil(0.2 * duration_s)))
+        max_evaluations = min(size, max(4 * budget, math.ceil(MAX_EVALUATION_SHARE * duration_s)))
     _positive("max_evaluations", max_evaluations, integer=True)
     max_evaluations = min(int(max_evaluations), size)
     if coarse_count is None:
