@@ -92,7 +92,7 @@ class StoreConfig:
 
 @dataclass(frozen=True)
 class SearchConfig:
-    strategy: str = "bolt"  # "uniform" | "topk" | "bolt" | "aks" | "scene" | "tstar"
+    strategy: str = "topk"  # uniform | topk | bolt | aks | scene (topk: best in benchmarks/haystack.py)
     frames: int = 32  # frame budget handed to the video LLM
     decouple: bool = True  # score the question's object/action phrases separately (QuoTA)
     moments: int = 5  # moments returned
@@ -100,6 +100,10 @@ class SearchConfig:
     smooth: str = "max"  # "max": peaks keep their height (short needles stay first); "mean": average
 
     def __post_init__(self) -> None:
+        from .select import STRATEGIES  # light: NumPy and the registry
+
+        names = [*STRATEGIES.names(), "tstar"]  # tstar: the cold search, topk over stored frames
+        _check(self.strategy in names, "search.strategy", self.strategy, f"one of {', '.join(names)}")
         _check(self.frames >= 1, "search.frames", self.frames, "at least 1 frame")
         _check(self.moments >= 1, "search.moments", self.moments, "at least 1")
         _check(self.smooth_s >= 0, "search.smooth_s", self.smooth_s, "0 (off) or more seconds")
