@@ -11,6 +11,10 @@ __version__ = "0.1.0"
 
 # Public names, imported on first attribute access so `import longvid` stays light.
 _LAZY = {
+    "Pipeline": "longvid.pipeline",
+    "ask": "longvid.api",
+    "index_video": "longvid.api",
+    "search_video": "longvid.api",
     "PipelineConfig": "longvid.config",
     "LongvidError": "longvid.errors",
     "VideoInfo": "longvid.types",
@@ -24,7 +28,9 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .api import ask, index_video, search_video
     from .config import PipelineConfig
+    from .pipeline import Pipeline
     from .errors import LongvidError
     from .types import Answer, Frame, Moment, Scene, VideoInfo
 

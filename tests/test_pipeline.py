@@ -247,3 +247,24 @@ def test_pipeline_from_preset_and_overrides():
     with pytest.raises(InvalidArgumentError, match="unknown setting search.nope"):
         Pipeline.from_preset("tiny", {"search": {"nope": 1}})
     assert issubclass(InvalidArgumentError, LongvidError)
+
+
+def test_one_call_api(tmp_path, tiny_clip_dir):
+    import longvid
+
+    overrides = {"embed": {"model": str(tiny_clip_dir)}, "store": {"path": str(tmp_path / "store")}, "search": {"frames": 3}}
+    indexed = longvid.index_video(DEMO, preset="tiny", overrides=overrides)
+    answer = longvid.ask(DEMO, "a red star", preset="tiny", overrides=overrides)
+    found = longvid.search_video(DEMO, "a red star", k=2, preset="tiny", overrides=overrides)
+    assert indexed.frames_total == 90 and answer.config["searched"] == "store" and len(answer.evidence) == 3
+    best = found.moments[0]
+    assert len(found.moments) == 2 and answer.moments[0].overlaps(best.start_s, best.end_s)
+
+
+def test_import_longvid_stays_light():
+    import subprocess
+    import sys
+
+    code = "import sys, longvid; longvid.Pipeline; longvid.PipelineConfig(); print(sorted(m for m in ('torch', 'transformers', 'av', 'open_clip') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
