@@ -113,26 +113,33 @@ def index_video(
             store.remember_path(video.id, path, fp)  # a renamed copy: remember its new name
             return _result(store, path, video.id, fp, encoder, settings, noop=True, added=0, decoded=0, started=started)
         frames, vectors, scenes, info, decoded = _decode_and_encode(path, config, encoder, size, progress)
-        run = store.add_run(
-            fingerprint=fp,
-            path=path,
-            model_id=encoder.model_id,
-            vectors=vectors,
-            pts_s=[f[0] for f in frames],
-            frame_index=[f[1] for f in frames],
-            source=[f[2] for f in frames],
-            settings=settings,
-            scenes=scenes,
-            scene_source="detector" if config.decode.mode == "exact" else "embeddings",
-            video_info=info,
-            frames_decoded=decoded,
-            seconds=time.perf_counter() - started,
-        )
+        run = store_pass(store, path, fp, encoder.model_id, config, settings, frames, vectors, scenes, info, decoded, started)
         return _result(store, path, run.video_id, fp, encoder, settings, noop=run.noop, added=run.frames_added,
                        decoded=decoded, started=started, scenes=len(scenes))
     finally:
         if own_store:
             store.close()
+
+
+def store_pass(store, path, fp, model_id: str, config: PipelineConfig, settings, rows, vectors, scenes, info, decoded: int, started: float):
+    """Store one index pass (rows of (pts_s, index, source) with their vectors) in one transaction.
+
+    Shared by ``index_video`` and engines that decode and encode elsewhere (``longvid.archive``)."""
+    return store.add_run(
+        fingerprint=fp,
+        path=path,
+        model_id=model_id,
+        vectors=vectors,
+        pts_s=[r[0] for r in rows],
+        frame_index=[r[1] for r in rows],
+        source=[r[2] for r in rows],
+        settings=settings,
+        scenes=scenes,
+        scene_source="detector" if config.decode.mode == "exact" else "embeddings",
+        video_info=info,
+        frames_decoded=decoded,
+        seconds=time.perf_counter() - started,
+    )
 
 
 def add_frames(
@@ -248,14 +255,27 @@ def _decode_and_encode(path, config: PipelineConfig, encoder, size: int, progres
             bar.update(completed=info.duration_s or 0, frames=len(rows))
         decoded = reader.frames_decoded
     if not rows:
-        raise InvalidArgumentError(f"{path}: no frames were decoded", "check the file with `longvid info`")
+        raise no_frames_error(path)
     vectors = np.concatenate(parts)
-    times = np.array([r[0] for r in rows])
+    return rows, vectors, pass_scenes(config, detector, info, rows, vectors), info, decoded
+
+
+def no_frames_error(path) -> InvalidArgumentError:
+    return InvalidArgumentError(f"{path}: no frames were decoded", "check the file with `longvid info`")
+
+
+def pass_scenes(config: PipelineConfig, detector: Any, info: Any, rows, vectors: np.ndarray) -> list[Scene]:
+    """The scenes of a finished pass: from the shot detector that watched it (exact mode), else
+    from where the sampled frames' embeddings change (keyframe mode)."""
     if detector is not None:
-        scenes = _scenes_from_detector(detector, info)
-    else:
-        scenes = _scenes_from_vectors(times, np.array([r[1] for r in rows]), vectors, info, config.scenes)
-    return rows, vectors, scenes, info, decoded
+        return _scenes_from_detector(detector, info)
+    times = np.array([r[0] for r in rows])
+    return _scenes_from_vectors(times, np.array([r[1] for r in rows]), vectors, info, config.scenes)
+
+
+def scene_detector(config: PipelineConfig) -> Any:
+    """The shot detector an exact-mode pass feeds every decoded frame to (None in keyframe mode)."""
+    return _detector_for(config.scenes) if config.decode.mode == "exact" else None
 
 
 # --- scenes (longvid.scenes does the detecting; these adapt its API to the pass above) ----------

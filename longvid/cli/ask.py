@@ -1,4 +1,4 @@
-"""`longvid ask VIDEO "question"`: the answer, the moments that support it, and what it cost."""
+"""`longvid ask VIDEO|DIR "question"`: the answer, the moments that support it, and what it cost."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from typing import Optional
 
 import typer
 
-from ._app import app, fmt_time, print_json, stdout_console
+from ._app import app, fmt_time, print_json, stderr_console, stdout_console
 from .index import PRESET_HELP, STORE_HELP
 
 
 @app.command()
 def ask(
-    video: Path = typer.Argument(..., help="Video file to ask about.", show_default=False, readable=False),
+    video: Path = typer.Argument(
+        ..., help="Video file to ask about; or an indexed folder or store: the video that matches best is asked.",
+        show_default=False, readable=False,
+    ),
     question: str = typer.Argument(..., help="The question, in words.", show_default=False),
     preset: str = typer.Option("default", "--preset", help=PRESET_HELP),
     frames: Optional[int] = typer.Option(None, "--frames", help="Frame budget: frames the video LLM sees (default: the preset's)."),
@@ -46,16 +49,34 @@ def ask(
         from ..report import check_report_path
 
         check_report_path(report)  # before any work
+    chosen = None
     with Pipeline(config) as pipe:
+        if video.is_dir():
+            video, chosen = choose_video(video, question, pipe, as_json)
         answer = pipe.ask(video, question, keep_frames=report is not None, progress=None if not as_json else False)
     if report is not None:
         from ..report import write_html
 
         write_html(answer, report)
     if as_json:
-        print_json(answer.to_dict())
+        print_json({**answer.to_dict(), **({"archive": chosen} if chosen else {})})
         return
     print_answer(answer, report)
+
+
+def choose_video(folder: Path, question: str, pipe, as_json: bool) -> tuple[Path, dict]:
+    """The archive's best-matching video for the question (said on stderr unless --json)."""
+    from ..archive.search import best_video
+    from ..indexing import check_query
+
+    path, found = best_video(folder, check_query(question), config=pipe.config, encoder=pipe.encoder)
+    best = next(m for m in found.moments if m.video == path)
+    if not as_json:
+        stderr_console().print(
+            f"chose {path} (best match {best.score:.3f} at {fmt_time(best.peak_s)} among {found.videos_in_scope} indexed videos)",
+            highlight=False, markup=False, soft_wrap=True,
+        )
+    return Path(path), {"chosen_video": path, "search": found.to_dict()}
 
 
 def print_answer(answer, report: Path | None = None) -> None:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ._app import app, fmt_time, print_json, stdout_console
+from ._app import app, fmt_time, print_json, stderr_console, stdout_console
 
 STORE_HELP = "Store folder (default: $LONGVID_STORE, else the platform's cache folder)."
 PRESET_HELP = "Pipeline preset name (pipelines/NAME.toml) or a .toml path."
@@ -24,7 +24,18 @@ def pipeline_config(preset: str | None, **flags):
 
 @app.command()
 def index(
-    video: Path = typer.Argument(..., help="Video file to index.", show_default=False, readable=False),
+    paths: list[Path] = typer.Argument(
+        ..., help="Video files and/or folders (a folder: the videos in it; with -r also in its subfolders).",
+        show_default=False, readable=False,
+    ),
+    recursive: bool = typer.Option(False, "--recursive", "-r", help="Also index the videos in subfolders."),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", "-w", help="Worker processes (local) or encoder actors (ray); default: one per core, at most 4."
+    ),
+    engine: str = typer.Option("local", "--engine", help="local: worker processes on this machine; ray: Ray Data (the ray extra of longvid)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Address of a running Ray cluster (with --engine ray)."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Try again files that failed before, even if unchanged."),
+    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar on stderr (default: when stderr is a terminal)."),
     fps: Optional[float] = typer.Option(None, "--fps", help="Frames embedded per second of video [default: 1]."),
     mode: Optional[str] = typer.Option(None, "--mode", help="exact: frames at a steady rate; keyframes: keyframes only (fast)."),
     model: Optional[str] = typer.Option(None, "--model", help="Encoder: tiny, open_clip:NAME/TAG, hf:REPO, or a model folder."),
@@ -33,11 +44,20 @@ def index(
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N [default: auto]."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for programs."),
 ) -> None:
-    """Embed a video's frames into the store (once: re-indexing an unchanged file does nothing)."""
+    """Embed videos' frames into the store, once: unchanged files already indexed are skipped.
+
+    One file is indexed in this process. Folders (or several paths) are a batch: videos are found by probing, indexed by parallel workers, and failures recorded with their reason (`longvid store info`); an interrupted batch is finished by running it again.
+    """
+    config = pipeline_config(preset, fps=fps, mode=mode, model=model, store=str(store) if store else None, device=device)
+    batch = len(paths) > 1 or paths[0].is_dir() or recursive or workers is not None or engine != "local" or ray_address or retry_failed
+    if batch:
+        _index_batch(paths, config, recursive=recursive, workers=workers, engine=engine, ray_address=ray_address,
+                     retry_failed=retry_failed, progress=progress, as_json=as_json)
+        return
     from ..indexing import index_video
 
-    config = pipeline_config(preset, fps=fps, mode=mode, model=model, store=str(store) if store else None, device=device)
-    result = index_video(video, config, progress=None if not as_json else False)
+    video = paths[0]
+    result = index_video(video, config, progress=False if as_json else progress)
     if as_json:
         print_json({**result.to_dict(), "config": config.to_dict()})
         return
@@ -52,6 +72,35 @@ def index(
             soft_wrap=True,
         )
     out.print(f"model {result.model_id}  store {result.store}", style="dim", soft_wrap=True)
+
+
+def _index_batch(paths, config, *, recursive, workers, engine, ray_address, retry_failed, progress, as_json) -> None:
+    from ..archive.runner import BatchInterrupted, index_archive
+    from ..archive.summary import print_summary
+
+    err = stderr_console()
+    try:
+        summary = index_archive(
+            paths, config, recursive=recursive, workers=workers, engine=engine, retry_failed=retry_failed,
+            ray_address=ray_address, progress=False if as_json else progress,
+            notify=lambda line: err.print(line, highlight=False, markup=False, soft_wrap=True),
+        )
+    except BatchInterrupted as stop:
+        if as_json:
+            print_json({**stop.summary.to_dict(), "config": config.to_dict()})
+        else:
+            print_summary(stop.summary, stdout_console())
+        raise typer.Exit(130) from None
+    except KeyboardInterrupt:  # before any video was handed out
+        if as_json:
+            print_json({"interrupted": True})
+        else:
+            err.print("interrupted before indexing started")
+        raise typer.Exit(130) from None
+    if as_json:
+        print_json({**summary.to_dict(), "config": config.to_dict()})
+    else:
+        print_summary(summary, stdout_console())
 
 
 store_app = typer.Typer(help="Look after the embedding store: info, check, gc.", no_args_is_help=True)
@@ -75,16 +124,29 @@ def store_info(
         videos = [
             {"id": v.id, "paths": list(v.paths), "duration_s": v.duration_s, "models": s.indexed_models(v.id)} for v in s.videos()
         ]
+        failures = [
+            {"path": f.path, "model_id": f.model_id, "error": f.error, "reason": f.reason, "attempts": f.attempts, "failed_at": f.failed_at}
+            for f in s.failures()
+        ]
     if as_json:
-        print_json({**info, "video_list": videos})
+        print_json({**info, "video_list": videos, "failure_list": failures})
         return
     out = stdout_console()
     out.print(f"store {info['path']}  ({info['size_bytes'] / 1e6:.1f} MB)")
     out.print(f"{info['videos']} videos, {info['runs']} runs, {info['frames']} frames, {info['text_cache']} cached queries")
     for m in info["models"]:
         out.print(f"  {m['model_id']}  dim {m['dim']}  {m['videos']} videos  {m['vectors']} vectors")
+        index = m.get("archive_index")
+        if index:
+            state = f"{index['tail']} newer vectors searched exactly" if index["current"] else "stale: rebuilt by the next batch"
+            out.print(f"    archive index: {index['recipe']} over {index['vectors']} vectors ({state})", style="dim")
     for v in videos:
         out.print(f"  #{v['id']} {v['paths'][0] if v['paths'] else '?'}  {fmt_time(v['duration_s'])}", style="dim")
+    if failures:
+        out.print(f"{len(failures)} files could not be indexed (retried once they change, or with --retry-failed):")
+        for f in failures:
+            reason = f["reason"].removeprefix(f"{f['path']}: ")
+            out.print(f"  {f['path']}: {reason}", soft_wrap=True, highlight=False, markup=False)
 
 
 @store_app.command("check")
@@ -128,3 +190,28 @@ def store_gc(store: Optional[Path] = typer.Option(None, "--store", help=STORE_HE
     with _open(store) as s:
         removed = s.gc()
     stdout_console().print(f"removed {len(removed)} orphaned files")
+
+
+@store_app.command("build-index")
+def store_build_index(
+    store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP, readable=False),
+    force: bool = typer.Option(False, "--force", help="Build from scratch even when the index is current."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for programs."),
+) -> None:
+    """Build or extend each model's archive index as its recipe (indexes/*.toml) says.
+
+    `longvid index DIR` does this after every batch; run it after `store check --repair`, or with --force to apply changed recipe parameters.
+    """
+    err = stderr_console()
+    with _open(store) as s:
+        updates = [
+            s.update_archive_index(m["model_id"], force=force, notify=lambda line: err.print(line, highlight=False, markup=False))
+            for m in s.info()["models"] if m["vectors"]
+        ]
+    rows = [{"model_id": u.model_id, "recipe": u.recipe, "action": u.action, "vectors": u.vectors, "seconds": u.seconds} for u in updates]
+    if as_json:
+        print_json(rows)
+        return
+    out = stdout_console()
+    for r in rows:
+        out.print(f"{r['model_id']}: {r['recipe']} over {r['vectors']} vectors ({r['action']}, {r['seconds']:.1f} s)", soft_wrap=True)

@@ -1,0 +1,166 @@
+"""`longvid index DIR`, `longvid search DIR|STORE`, `longvid ask DIR`, `longvid store info` on a
+small archive of synthetic videos with known needles, indexed with longvid's own tiny CLIP
+(real weights), so "which video shows a red star?" has a right answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+from longvid.cli import main
+from longvid.embed.resolve import TINY_MODEL_DIR
+
+pytestmark = pytest.mark.slow
+
+NEEDLES = [("red", "star"), ("green", "circle"), ("blue", "triangle")]
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("LONGVID_DEBUG", raising=False)
+
+
+def run(capsys, *args):
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    """Three 20 s videos, each with one needle (its own colour + shape, nothing else on screen
+    but the background), in two folders; a broken file; a note."""
+    if not (TINY_MODEL_DIR / "open_clip_model.safetensors").is_file():
+        pytest.skip("the shipped tiny model is not there")
+    from longvid.synth import Combo, generate_video, plan_needle_video
+
+    root = tmp_path_factory.mktemp("cli-archive") / "archive"
+    (root / "more").mkdir(parents=True)
+    truths = {}
+    for i, (colour, shape) in enumerate(NEEDLES):
+        spec = plan_needle_video(100 + i, 20.0, needles=[(Combo(colour, shape), "appear")], width=160, height=90,
+                                 distractors_per_minute=0.0, needle_s=(5.0, 6.0), fade_probability=0.0)
+        path = (root / "more" if i == 2 else root) / f"{colour}-{shape}.mp4"
+        truths[(colour, shape)] = (path, generate_video(path, spec, write_truth=False).needles[0])
+    (root / "broken.mp4").write_text("not a video")
+    (root / "notes.txt").write_text("hello")
+    return root, truths
+
+
+@pytest.fixture(scope="module")
+def indexed(archive, tmp_path_factory):
+    root, truths = archive
+    store = tmp_path_factory.mktemp("cli-store") / "store"
+    code = None
+    try:
+        main(["index", str(root), "-r", "--model", "tiny", "--store", str(store), "--workers", "2", "--json", "--no-progress"])
+    except SystemExit as exc:
+        code = exc.code
+    assert code in (None, 0)
+    return root, truths, store
+
+
+def test_index_dir_reports_counts_and_failures_and_store_info_lists_them(capsys, archive, tmp_path):
+    root, _ = archive
+    store = tmp_path / "store"
+    code, out, err = run(capsys, "index", root, "--model", "tiny", "--store", store, "-w", "1", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["counts"] == {"indexed": 2, "skipped": 0, "failed": 1, "failed_before": 0, "ignored": 1}  # not recursive
+    (failed,) = [i for i in result["items"] if i["status"] == "failed"]
+    assert failed["path"] == str(root / "broken.mp4") and "is not a video file FFmpeg can read" in failed["reason"]
+    assert result["model_id"].startswith("open_clip:tiny-clip@") and result["config"]["embed"]["model"] == "tiny"
+    assert result["archive_index"]["exact"] and result["archive_index"]["recipe"] == "flat"
+    code, out, _ = run(capsys, "index", root, "-r", "--model", "tiny", "--store", store, "-w", "1")
+    assert code == 0
+    assert "indexed now" in out and "already indexed (skipped)" in out and "failed before, unchanged" in out
+    assert "broken.mp4" in out and "is not a video file FFmpeg can read" in out
+    code, out, _ = run(capsys, "store", "info", "--store", store)
+    assert code == 0 and "1 files could not be indexed" in out and f"{root / 'broken.mp4'}: is not a video file" in out
+    code, out, _ = run(capsys, "store", "info", "--store", store, "--json")
+    info = json.loads(out)
+    assert info["failures"] == 1 and info["failure_list"][0]["error"] == "NotAVideoError" and info["videos"] == 3
+
+
+def test_search_across_the_archive_finds_the_right_video_and_span(capsys, indexed):
+    root, truths, store = indexed
+    for (colour, shape), (path, needle) in truths.items():
+        code, out, err = run(capsys, "search", root, f"a {colour} {shape}", "--model", "tiny", "--store", store, "-k", 3, "--json")
+        assert code == 0, err
+        found = json.loads(out)
+        best = found["moments"][0]
+        assert best["video"] == str(path), (colour, shape, found["moments"])
+        assert best["start_s"] < needle.end_s and needle.start_s < best["end_s"]  # the span covers the needle
+        assert found["videos_in_scope"] == 3 and found["index"] == "exact"
+        scores = [m["score"] for m in found["moments"]]
+        assert scores == sorted(scores, reverse=True)
+
+
+def test_search_scope_folder_store_or_whole_store(capsys, indexed):
+    root, truths, store = indexed
+    path, _ = truths[("blue", "triangle")]  # the one in more/
+    code, out, _ = run(capsys, "search", root / "more", "a red star", "--model", "tiny", "--store", store, "--json")
+    only_more = json.loads(out)
+    assert code == 0 and only_more["videos_in_scope"] == 1 and {m["video"] for m in only_more["moments"]} == {str(path)}
+    code, out, _ = run(capsys, "search", store, "a red star", "--model", "tiny", "--json")  # the store folder itself
+    whole = json.loads(out)
+    assert code == 0 and whole["scope"] == "store" and whole["videos_in_scope"] == 3
+    code, out, _ = run(capsys, "search", "a red star", "--model", "tiny", "--store", store, "-k", 2)  # only the query
+    assert code == 0 and "the whole store" in out and f"videos under {root}" in out
+    assert out.splitlines()[3].split()[-1] == "red-star.mp4"  # the best moment's video, relative to that folder
+
+
+def test_ask_dir_picks_the_best_matching_video_and_says_which(capsys, indexed):
+    root, truths, store = indexed
+    path, needle = truths[("green", "circle")]
+    code, out, err = run(capsys, "ask", root, "when does the green circle appear?", "--preset", "tiny", "--store", store)
+    assert code == 0, err
+    assert f"chose {path}" in err
+    code, out, err = run(capsys, "ask", root, "when does the green circle appear?", "--preset", "tiny", "--store", store, "--json")
+    answer = json.loads(out)
+    assert answer["archive"]["chosen_video"] == str(path) and answer["video"] == str(path)
+    best = answer["moments"][0]
+    assert best["start_s"] < needle.end_s and needle.start_s < best["end_s"]
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["index", "{root}", "--engine", "spark"], 2, "error: engine = 'spark' is invalid; use one of: local, ray"),
+        (["index", "{root}", "--workers", "0"], 2, "error: workers = 0 is invalid; expected 1 or more"),
+        (["index", "{root}", "--ray-address", "auto"], 2, "error: --ray-address needs --engine ray"),
+        (["index", "{root}", "{missing}"], 2, "error: {missing}: no such file or folder"),
+        (["search", "{empty}", "a dog"], 2, "error: no video under {empty} is indexed"),
+        (["search", "{root}", ""], 2, "error: the query is empty"),
+    ],
+)
+def test_bad_input_is_one_line_and_touches_nothing(capsys, indexed, tmp_path, args, code, message):
+    root, _, store = indexed
+    (tmp_path / "empty").mkdir()
+    names = {"root": root, "missing": tmp_path / "missing", "empty": tmp_path / "empty"}
+    before = sorted((p.name, p.stat().st_size) for p in store.rglob("*") if p.is_file() and not p.name.startswith("store.sqlite3"))
+    got, out, err = run(capsys, *[a.format(**names) for a in args], "--model", "tiny", "--store", store)
+    assert got == code and out == "" and err.startswith(message.format(**names)) and err.count("\n") == 1, err
+    after = sorted((p.name, p.stat().st_size) for p in store.rglob("*") if p.is_file() and not p.name.startswith("store.sqlite3"))
+    assert after == before
+
+
+def test_progress_bar_counts_and_eta(capsys, archive, tmp_path):
+    root, _ = archive
+    single = tmp_path / "one"
+    single.mkdir()
+    shutil.copy(root / "red-star.mp4", single / "a.mp4")
+    (single / "b.mp4").write_bytes(b"")
+    code, _, err = run(capsys, "index", single, "--model", "tiny", "--store", tmp_path / "store", "-w", "1", "--progress")
+    assert code == 0
+    assert "indexing videos" in err and "ETA" in err and "indexed 1" in err and "failed 1" in err
+    assert f"failed: {single / 'b.mp4'}: is empty (0 bytes)" in " ".join(err.split())
+    assert not os.path.exists(tmp_path / "store" / "archive")  # a small archive needs no index file
