@@ -6,11 +6,13 @@ under one folder), best first, each a (video, time span, score).
         m.video, m.start_s, m.end_s, m.score
 
 How: the query's text embedding goes to the store's archive search (the recipe index plus an
-exact scan of what it does not cover yet, ``Store.search_archive``), which names the frames that
-match best. Their videos are the candidates; each candidate's stored frames are then scored
-exactly and merged into moments (``longvid.search.moments.find_moments``, scene-aware), so a
-result is a time span, not a lone frame, and hits close in time in one video become one moment.
-Moments of all candidates are ranked by their peak score.
+exact scan of what it does not cover yet, ``Store.search_archive``), which ranks frames. The
+first ``k`` distinct videos among them are the candidates; each candidate's stored frames are
+scored exactly and merged into moments (``longvid.search.moments.find_moments``, scene-aware),
+so a result is a time span, not a lone frame, and hits close in time in one video become one
+moment. Moments are ranked by their peak score. ``k`` videos suffice: a video's best moment is
+its best frame, so every moment of the (k+1)-th video scores at most the k-th video's best
+moment, which is in the list already.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from ..config import PipelineConfig
 from ..errors import InvalidArgumentError, NotIndexedError
 from ..types import Moment, _ToDict
 
-MAX_CANDIDATE_VIDEOS = 50
 
 
 @dataclass
@@ -129,19 +130,22 @@ def search_archive(
         in_scope = len(where) if where is not None else store._query(
             "SELECT COUNT(DISTINCT video_id) FROM segments s JOIN models m ON m.id = s.model WHERE m.model_id = ?", (encoder.model_id,)
         )[0][0]
-        found = store.search_archive(encoder.model_id, vector, k=max(10 * k, 100), video_ids=None if where is None else list(where))
-        candidates: list[int] = []
-        for hit in found.hits[0]:
-            if hit.video_id not in candidates:
-                candidates.append(hit.video_id)
+        fetch = max(10 * k, 100)
+        while True:  # frames until k distinct videos (or the whole scope) are among them
+            found = store.search_archive(encoder.model_id, vector, k=fetch, video_ids=None if where is None else list(where))
+            candidates = list(dict.fromkeys(hit.video_id for hit in found.hits[0]))
+            if len(candidates) >= k or len(found.hits[0]) < fetch:
+                break
+            fetch *= 4
+        candidates = candidates[:k]
         moments = []
-        for video_id in candidates[:MAX_CANDIDATE_VIDEOS]:
+        for video_id in candidates:
             moments += _video_moments(store, video_id, encoder.model_id, vector, k, where)
         moments.sort(key=lambda pair: -pair[1].score)
         moments = moments[:k]
         return ArchiveSearchResult(
             query=query, texts=texts, model_id=encoder.model_id, scope=scope.folder or "store", store=str(store.root),
-            moments=[m for _, m in moments], videos_in_scope=int(in_scope), candidates=min(len(candidates), MAX_CANDIDATE_VIDEOS),
+            moments=[m for _, m in moments], videos_in_scope=int(in_scope), candidates=len(candidates),
             index=found.recipe, vectors_indexed=found.indexed, vectors_exact=found.exact,
             seconds=time.perf_counter() - started, query_s=time.perf_counter() - query_started,
             video_ids=[v for v, _ in moments],
