@@ -176,10 +176,13 @@ class ArchiveIndexMixin:
             params = dict(base.params)
             index = faiss.read_index(str(self.root / base.file))  # a writable copy; the file stays as it is
             todo = [r for r in segments if r[0] > base.max_segment_id]
-        for seg_id, file, count, seg_dim, size in todo:
-            seg = self._read_segment_row(file, count, seg_dim, size)
-            if count:
-                index.add_with_ids(np.ascontiguousarray(seg.vectors), np.ascontiguousarray(seg.ids))
+        # A graph built in one add is better than one grown segment by segment: FAISS inserts
+        # each add's vectors level by level, and 10k-vector steps cost recall@10 0.967 -> 0.934
+        # on benchmarks/archive.py's 100k store. IVF lists do not care, and at IVF sizes a
+        # second copy of every vector would not fit in memory, so those stay per segment.
+        batches = self._segment_batches(todo, whole=recipe.kind == "hnsw" and base is None)
+        for vectors, ids in batches:
+            index.add_with_ids(vectors, ids)
         name = f"{ARCHIVE_DIR}/m{pk}/{uuid.uuid4().hex}{SUFFIX}"
         final = self.root / name
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -192,6 +195,23 @@ class ArchiveIndexMixin:
             size_bytes, digest, time.perf_counter() - started, time.time(),
         )
         return self._register_archive_index(record, tmp)
+
+    def _segment_batches(self, segments: list[tuple], *, whole: bool):
+        """(vectors, ids) per segment, or all of them as one batch when ``whole``. A segment's
+        vectors are a view into its FAISS index, valid while the segment object lives: each is
+        used (added, or copied into the batch) before the next is read."""
+        vectors, ids = [], []
+        for _seg_id, file, count, seg_dim, size in segments:
+            if not count:
+                continue
+            seg = self._read_segment_row(file, count, seg_dim, size)
+            if whole:
+                vectors.append(np.array(seg.vectors, dtype=np.float32))  # a copy that outlives seg
+                ids.append(np.array(seg.ids, dtype=np.int64))
+            else:
+                yield np.ascontiguousarray(seg.vectors), np.ascontiguousarray(seg.ids)
+        if vectors:
+            yield np.concatenate(vectors), np.concatenate(ids)
 
     def _training_sample(self, segments: list[tuple], params: dict) -> np.ndarray:
         """A seeded random sample of the vectors (IVF/PQ training needs tens of points per list, not all)."""
