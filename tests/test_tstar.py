@@ -50,8 +50,25 @@ def test_finds_a_3s_needle_in_30_minutes_with_a_quarter_of_a_1fps_index(start_s)
     assert np.any((picks >= start_s) & (picks < start_s + 3.0))
     near = (picks >= start_s - 5.0) & (picks < start_s + 3.0 + 5.0)  # within the 5 s tolerance
     assert near.sum() >= 6
-    assert result.stop_reason == "confirmed"
     assert result.evaluations == sum(result.round_sizes) == fn.asked().size
+
+
+def test_a_confirmed_peak_stops_the_search_early():
+    fn = Needle(611.0)
+    result = tstar_search(THIRTY_MIN_S, fn, budget=8, coarse_count=200, seed=0)  # 250 left to refine
+    assert result.stop_reason == "confirmed"
+    assert 200 < result.evaluations < 0.25 * THIRTY_MIN_S
+    best = result.visited_times_s[np.argmax(result.visited_scores)]
+    assert 611.0 <= best < 614.0
+
+
+def test_refinement_keeps_three_budgets_and_zooms_around_the_peak():
+    fn = Needle(1234.5, context_s=0.5)  # nothing rises around the needle: only a coarse hit finds it
+    result = tstar_search(THIRTY_MIN_S, fn, budget=8, seed=0)
+    assert result.round_sizes[0] == 450 - 3 * 8  # the coarse pass: everything but three budgets
+    refined = np.concatenate(fn.calls[1:])
+    assert 8 <= refined.size <= 24  # it may stop once the peak is confirmed
+    assert np.mean(np.abs(refined - 1236.0) <= 4.0) >= 0.5  # most of it right around the needle
 
 
 def test_deterministic_given_a_seed():
@@ -85,8 +102,8 @@ def test_keyframes_beyond_the_coarse_share_are_thinned_evenly():
     fn = Needle(300.0)
     result = tstar_search(600.0, fn, budget=4, initial_times_s=np.arange(0.0, 600.0, 1.0), max_evaluations=100, seed=0)
     first = fn.calls[0]
-    assert first.size == 70  # the coarse pass gets 70 % of the evaluations, refinement the rest
-    assert np.all(np.diff(first) >= 8.0)
+    assert first.size == 88  # the coarse pass gets all but three budgets (3 x 4) of the 100
+    assert np.all(np.diff(first) >= 6.0)
     assert result.rounds >= 1 and fn.asked().size == result.evaluations <= 100
 
 
