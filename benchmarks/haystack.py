@@ -45,34 +45,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from longvid.synth import GroundTruth, generate_video, plan_needle_video, truth_path  # noqa: E402
+from longvid.synth import GroundTruth  # noqa: E402
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from _media import needle_videos  # noqa: E402
 
 FIRST_SEED = 600_000
 QUICK_SEED = 600_100
 FULL_INDEX = ("uniform", "topk", "bolt", "aks", "scene")
-
-
-def video_plan(count: int, lo_min: float, hi_min: float, first_seed: int) -> list[tuple[int, float]]:
-    """(seed, minutes): durations evenly spread, shuffled so a partial run mixes short and long."""
-    spread = np.linspace(lo_min, hi_min, count) if count > 1 else np.array([lo_min])
-    minutes = np.random.default_rng(first_seed).permutation(spread)
-    return [(first_seed + i, round(float(m), 2)) for i, m in enumerate(minutes)]
-
-
-def make_videos(folder: Path, plan: list[tuple[int, float]]) -> list[tuple[Path, GroundTruth]]:
-    folder.mkdir(parents=True, exist_ok=True)
-    videos = []
-    for seed, minutes in plan:
-        path = folder / f"needle_{seed}_{minutes:g}min.mp4"
-        if path.is_file() and truth_path(path).is_file():
-            truth = GroundTruth.load(truth_path(path))
-        else:
-            started = time.perf_counter()
-            truth = generate_video(path, plan_needle_video(seed, minutes * 60.0))
-            print(f"  generated {path.name}: {truth.video['frame_count']} frames in {time.perf_counter() - started:.0f} s",
-                  flush=True)
-        videos.append((path, truth))
-    return videos
 
 
 def needle_question(truth: GroundTruth):
@@ -213,16 +193,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--generate-only", action="store_true")
     args = parser.parse_args(argv)
     if args.quick:
-        plan = video_plan(4, 10, 10, QUICK_SEED)
+        plan = (4, 10, 10, QUICK_SEED)
     else:
         if args.videos < 1 or not 0 < args.min_minutes <= args.max_minutes:
             parser.error("need --videos >= 1 and 0 < --min-minutes <= --max-minutes")
-        plan = video_plan(args.videos, args.min_minutes, args.max_minutes, FIRST_SEED)
+        plan = (args.videos, args.min_minutes, args.max_minutes, FIRST_SEED)
     if any(b < 1 for b in args.frames):
         parser.error("--frames must be positive")
 
-    print(f"generating/reusing {len(plan)} videos in {args.work / 'videos'} ...", flush=True)
-    videos = make_videos(args.work / "videos", plan)
+    print(f"generating/reusing {plan[0]} videos in {args.work / 'videos'} ...", flush=True)
+    videos = needle_videos(args.work / "videos", *plan)
     if args.generate_only:
         return 0
     if not args.reuse_index and (args.work / "stores").exists():

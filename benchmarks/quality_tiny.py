@@ -36,33 +36,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from longvid.synth import GroundTruth, generate_video, plan_needle_video, truth_path  # noqa: E402
+from longvid.synth import GroundTruth  # noqa: E402
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from _media import needle_videos  # noqa: E402
 from longvid.synth.vocab import ALL_COMBOS, classification_prompts  # noqa: E402
 
 FIRST_SEED = 500_000
-
-
-def durations_min(count: int, lo: float, hi: float) -> list[float]:
-    """Evenly spread durations, shuffled so that a partial run still mixes short and long."""
-    spread = np.linspace(lo, hi, count) if count > 1 else np.array([lo])
-    return [round(float(d), 2) for d in np.random.default_rng(FIRST_SEED).permutation(spread)]
-
-
-def make_videos(folder: Path, count: int, lo: float, hi: float) -> list[tuple[Path, GroundTruth]]:
-    folder.mkdir(parents=True, exist_ok=True)
-    videos = []
-    for i, minutes in enumerate(durations_min(count, lo, hi)):
-        seed = FIRST_SEED + i
-        path = folder / f"needle_{seed}_{minutes:g}min.mp4"
-        if path.is_file() and truth_path(path).is_file():
-            truth = GroundTruth.load(truth_path(path))
-        else:
-            started = time.perf_counter()
-            truth = generate_video(path, plan_needle_video(seed, minutes * 60.0))
-            print(f"  generated {path.name}: {truth.video['frame_count']} frames in {time.perf_counter() - started:.0f} s",
-                  flush=True)
-        videos.append((path, truth))
-    return videos
 
 
 def random_weights_folder(folder: Path) -> Path:
@@ -127,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     from longvid.indexing import decode_size, search_video
 
     print(f"generating/reusing {args.videos} needle videos in {args.work} ...", flush=True)
-    videos = make_videos(args.work / "videos", args.videos, args.min_minutes, args.max_minutes)
+    videos = needle_videos(args.work / "videos", args.videos, args.min_minutes, args.max_minutes, FIRST_SEED)
     random_dir = random_weights_folder(args.work / "random-weights")
     results = {}
     with tempfile.TemporaryDirectory() as store_dir:
