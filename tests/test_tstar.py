@@ -203,3 +203,14 @@ def test_known_scores_validated():
         tstar_search(60.0, Needle(30.0), known_times_s=[1.0, 2.0], known_scores=[0.3])
     with pytest.raises(InvalidArgumentError, match="not finite"):
         tstar_search(60.0, Needle(30.0), known_times_s=[1.0], known_scores=[float("nan")])
+
+
+def test_grid_times_move_onto_keyframes_within_half_a_step():
+    from longvid.pipeline import _onto_keyframes
+
+    keyframes = np.array([0.0, 2.0, 4.0, 5.9, 7.9, 10.5])
+    times = np.array([0.0, 1.0, 2.0, 6.0, 8.0, 9.0, 10.0, 11.0, 12.0])
+    moved = _onto_keyframes(times, keyframes, 0.5)
+    assert moved.tolist() == [0.0, 1.0, 2.0, 5.9, 7.9, 9.0, 10.5, 10.5, 12.0]
+    assert _onto_keyframes(times, None, 0.5) is not None and _onto_keyframes(times, None, 0.5).tolist() == times.tolist()
+    assert _onto_keyframes(times, np.array([6.2]), 0.5).tolist() == [0.0, 1.0, 2.0, 6.2, 8.0, 9.0, 10.0, 11.0, 12.0]
