@@ -242,13 +242,18 @@ def test_killed_five_times_at_random_points_then_finished_equals_one_uninterrupt
         if not finished and how == "SIGKILL":
             proc.kill()
         elif not finished:  # the sixth interruption is a terminal's Ctrl-C: SIGINT to the process group
+            done_at_signal = done_count(store)
             os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=120)
         assert wait_for(lambda: not workers_of(proc.pid), 10), f"workers outlived their batch: {workers_of(proc.pid)}"
         log.append((how, before, done_count(store), finished, proc.returncode))
         assert progressed
         if how == "SIGINT" and not finished:
-            assert proc.returncode == 130 and json.loads(out)["interrupted"], err
+            if proc.returncode == 0 and done_at_signal >= total - 1 and done_count(store) == total:
+                # the last file was being stored when Ctrl-C came: it may finish first (a race, not a bug)
+                log[-1] = (how, before, total, True, 0)
+            else:
+                assert proc.returncode == 130 and json.loads(out)["interrupted"], err
         with Store.open(store) as s:
             report = s.check()
             assert report.ok, report.problems  # consistent after every interruption
