@@ -9,6 +9,7 @@ import os
 import shutil
 
 import pytest
+from cli_run import run_cli
 
 from longvid.cli import main
 from longvid.embed.resolve import TINY_MODEL_DIR
@@ -22,16 +23,6 @@ NEEDLES = [("red", "star"), ("green", "circle"), ("blue", "triangle")]
 def offline(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv("LONGVID_DEBUG", raising=False)
-
-
-def run(capsys, *args):
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +59,10 @@ def indexed(archive, tmp_path_factory):
     return root, truths, store
 
 
-def test_index_dir_reports_counts_and_failures_and_store_info_lists_them(capsys, archive, tmp_path):
+def test_index_dir_reports_counts_and_failures_and_store_info_lists_them(archive, tmp_path):
     root, _ = archive
     store = tmp_path / "store"
-    code, out, err = run(capsys, "index", root, "--model", "tiny", "--store", store, "-w", "1", "--json")
+    code, out, err = run_cli("index", root, "--model", "tiny", "--store", store, "-w", "1", "--json")
     assert code == 0, err
     result = json.loads(out)
     assert result["counts"] == {"indexed": 2, "skipped": 0, "failed": 1, "failed_before": 0, "ignored": 1}  # not recursive
@@ -79,21 +70,21 @@ def test_index_dir_reports_counts_and_failures_and_store_info_lists_them(capsys,
     assert failed["path"] == str(root / "broken.mp4") and "is not a video file FFmpeg can read" in failed["reason"]
     assert result["model_id"].startswith("open_clip:tiny-clip@") and result["config"]["embed"]["model"] == "tiny"
     assert result["archive_index"]["exact"] and result["archive_index"]["recipe"] == "flat"
-    code, out, _ = run(capsys, "index", root, "-r", "--model", "tiny", "--store", store, "-w", "1")
+    code, out, _ = run_cli("index", root, "-r", "--model", "tiny", "--store", store, "-w", "1")
     assert code == 0
     assert "indexed now" in out and "already indexed (skipped)" in out and "failed before, unchanged" in out
     assert "broken.mp4" in out and "is not a video file FFmpeg can read" in out
-    code, out, _ = run(capsys, "store", "info", "--store", store)
+    code, out, _ = run_cli("store", "info", "--store", store)
     assert code == 0 and "1 files could not be indexed" in out and f"{root / 'broken.mp4'}: is not a video file" in out
-    code, out, _ = run(capsys, "store", "info", "--store", store, "--json")
+    code, out, _ = run_cli("store", "info", "--store", store, "--json")
     info = json.loads(out)
     assert info["failures"] == 1 and info["failure_list"][0]["error"] == "NotAVideoError" and info["videos"] == 3
 
 
-def test_search_across_the_archive_finds_the_right_video_and_span(capsys, indexed):
+def test_search_across_the_archive_finds_the_right_video_and_span(indexed):
     root, truths, store = indexed
     for (colour, shape), (path, needle) in truths.items():
-        code, out, err = run(capsys, "search", root, f"a {colour} {shape}", "--model", "tiny", "--store", store, "-k", 3, "--json")
+        code, out, err = run_cli("search", root, f"a {colour} {shape}", "--model", "tiny", "--store", store, "-k", 3, "--json")
         assert code == 0, err
         found = json.loads(out)
         best = found["moments"][0]
@@ -104,27 +95,27 @@ def test_search_across_the_archive_finds_the_right_video_and_span(capsys, indexe
         assert scores == sorted(scores, reverse=True)
 
 
-def test_search_scope_folder_store_or_whole_store(capsys, indexed):
+def test_search_scope_folder_store_or_whole_store(indexed):
     root, truths, store = indexed
     path, _ = truths[("blue", "triangle")]  # the one in more/
-    code, out, _ = run(capsys, "search", root / "more", "a red star", "--model", "tiny", "--store", store, "--json")
+    code, out, _ = run_cli("search", root / "more", "a red star", "--model", "tiny", "--store", store, "--json")
     only_more = json.loads(out)
     assert code == 0 and only_more["videos_in_scope"] == 1 and {m["video"] for m in only_more["moments"]} == {str(path)}
-    code, out, _ = run(capsys, "search", store, "a red star", "--model", "tiny", "--json")  # the store folder itself
+    code, out, _ = run_cli("search", store, "a red star", "--model", "tiny", "--json")  # the store folder itself
     whole = json.loads(out)
     assert code == 0 and whole["scope"] == "store" and whole["videos_in_scope"] == 3
-    code, out, _ = run(capsys, "search", "a red star", "--model", "tiny", "--store", store, "-k", 2)  # only the query
+    code, out, _ = run_cli("search", "a red star", "--model", "tiny", "--store", store, "-k", 2)  # only the query
     assert code == 0 and "the whole store" in out and f"videos under {root}" in out
     assert out.splitlines()[3].split()[-1] == "red-star.mp4"  # the best moment's video, relative to that folder
 
 
-def test_ask_dir_picks_the_best_matching_video_and_says_which(capsys, indexed):
+def test_ask_dir_picks_the_best_matching_video_and_says_which(indexed):
     root, truths, store = indexed
     path, needle = truths[("green", "circle")]
-    code, out, err = run(capsys, "ask", root, "when does the green circle appear?", "--preset", "tiny", "--store", store)
+    code, out, err = run_cli("ask", root, "when does the green circle appear?", "--preset", "tiny", "--store", store)
     assert code == 0, err
     assert f"chose {path}" in err
-    code, out, err = run(capsys, "ask", root, "when does the green circle appear?", "--preset", "tiny", "--store", store, "--json")
+    code, out, err = run_cli("ask", root, "when does the green circle appear?", "--preset", "tiny", "--store", store, "--json")
     answer = json.loads(out)
     assert answer["archive"]["chosen_video"] == str(path) and answer["video"] == str(path)
     best = answer["moments"][0]
@@ -142,24 +133,24 @@ def test_ask_dir_picks_the_best_matching_video_and_says_which(capsys, indexed):
         (["search", "{root}", ""], 2, "error: the query is empty"),
     ],
 )
-def test_bad_input_is_one_line_and_touches_nothing(capsys, indexed, tmp_path, args, code, message):
+def test_bad_input_is_one_line_and_touches_nothing(indexed, tmp_path, args, code, message):
     root, _, store = indexed
     (tmp_path / "empty").mkdir()
     names = {"root": root, "missing": tmp_path / "missing", "empty": tmp_path / "empty"}
     before = sorted((p.name, p.stat().st_size) for p in store.rglob("*") if p.is_file() and not p.name.startswith("store.sqlite3"))
-    got, out, err = run(capsys, *[a.format(**names) for a in args], "--model", "tiny", "--store", store)
+    got, out, err = run_cli(*[a.format(**names) for a in args], "--model", "tiny", "--store", store)
     assert got == code and out == "" and err.startswith(message.format(**names)) and err.count("\n") == 1, err
     after = sorted((p.name, p.stat().st_size) for p in store.rglob("*") if p.is_file() and not p.name.startswith("store.sqlite3"))
     assert after == before
 
 
-def test_progress_bar_counts_and_eta(capsys, archive, tmp_path):
+def test_progress_bar_counts_and_eta(archive, tmp_path):
     root, _ = archive
     single = tmp_path / "one"
     single.mkdir()
     shutil.copy(root / "red-star.mp4", single / "a.mp4")
     (single / "b.mp4").write_bytes(b"")
-    code, _, err = run(capsys, "index", single, "--model", "tiny", "--store", tmp_path / "store", "-w", "1", "--progress")
+    code, _, err = run_cli("index", single, "--model", "tiny", "--store", tmp_path / "store", "-w", "1", "--progress")
     assert code == 0
     assert "indexing videos" in err and "ETA" in err and "indexed 1" in err and "failed 1" in err
     assert f"failed: {single / 'b.mp4'}: is empty (0 bytes)" in " ".join(err.split())

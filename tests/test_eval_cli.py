@@ -6,14 +6,12 @@ store is built once per session and shared; the cold (T*) runs use their own fre
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from pathlib import Path
 
 import pytest
+from cli_run import run_cli
 
-from longvid.cli import main
 from longvid.config import PipelineConfig
 from longvid.eval import read_annotations, temporal_prf
 from longvid.eval.from_truth import main as from_truth_main
@@ -24,17 +22,6 @@ from longvid.synth import GroundTruth
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "sample_videos"
 NEEDLE_Q = "when does the magenta star grow?"  # needle.mp4's needle: 71.5-74.7 s of 120 s
-
-
-def run_cli(args: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(args)
-            code = 0
-        except SystemExit as exc:
-            code = exc.code or 0
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="session")
@@ -51,8 +38,8 @@ def indexed(tmp_path_factory, items_file):
     store = tmp_path_factory.mktemp("eval-store") / "store"
     reports = {}
     for strategy in ("topk", "uniform"):
-        code, out, err = run_cli(["eval", str(items_file), "--preset", "tiny", "--strategy", strategy, "--frames", "4",
-                                  "--store", str(store), "--json"])
+        code, out, err = run_cli("eval", str(items_file), "--preset", "tiny", "--strategy", strategy, "--frames", "4",
+                                 "--store", str(store), "--json")
         assert code == 0, err
         reports[strategy] = json.loads(out)
     return store, reports
@@ -114,8 +101,8 @@ def test_needle_question_does_clearly_better_with_topk_than_uniform(indexed):
 
 def test_human_table_with_items(indexed, items_file):
     store, _ = indexed
-    code, out, err = run_cli(["eval", str(items_file), "--preset", "tiny", "--strategy", "topk", "--frames", "4",
-                              "--store", str(store), "--items"])
+    code, out, err = run_cli("eval", str(items_file), "--preset", "tiny", "--strategy", "topk", "--frames", "4",
+                             "--store", str(store), "--items")
     assert code == 0, err
     assert "4 items, strategy topk, 4 frames, indexed mode" in out
     assert "needle-18" in out and "demo-5" in out and "macro F1" in out
@@ -126,7 +113,7 @@ def test_cold_tstar_first_question_cold_later_warm(tmp_path, items_file):
     demo = [json.loads(line) for line in items_file.read_text().splitlines() if "demo.mp4" in line]
     path = tmp_path / "demo.jsonl"
     path.write_text("".join(json.dumps({**d, "video": str(SAMPLES / "demo.mp4")}) + "\n" for d in demo))
-    code, out, err = run_cli(["eval", str(path), "--preset", "tiny", "--strategy", "tstar", "--frames", "4", "--json"])
+    code, out, err = run_cli("eval", str(path), "--preset", "tiny", "--strategy", "tstar", "--frames", "4", "--json")
     assert code == 0, err
     r = json.loads(out)
     assert r["mode"] == "cold" and r["index"] is None
@@ -154,7 +141,7 @@ def test_missing_video_is_a_recorded_failure(indexed, tmp_path):
         json.dumps({"video": str(SAMPLES / "demo.mp4"), "question": "when does the red star jump?", "gold_s": [14.0], "id": "ok"})
         + "\n" + json.dumps({"video": "gone.mp4", "question": "a red star", "gold_s": [1.0], "id": "gone"}) + "\n"
     )
-    code, out, err = run_cli(["eval", str(path), "--preset", "tiny", "--frames", "4", "--store", str(store), "--json"])
+    code, out, err = run_cli("eval", str(path), "--preset", "tiny", "--frames", "4", "--store", str(store), "--json")
     assert code == 1
     r = json.loads(out)  # the report is complete
     ok, gone = r["items"]
@@ -167,11 +154,11 @@ def test_missing_video_is_a_recorded_failure(indexed, tmp_path):
 def test_bad_line_is_one_line_error_with_file_and_line(tmp_path):
     path = tmp_path / "items.jsonl"
     path.write_text(json.dumps({"video": "a.mp4", "question": "q", "gold_s": [1]}) + "\n{oops\n")
-    code, out, err = run_cli(["eval", str(path), "--preset", "tiny"])
+    code, out, err = run_cli("eval", str(path), "--preset", "tiny")
     assert code == 2 and out == ""
     assert err == f"error: {path}:2: not valid JSON (Expecting property name enclosed in double quotes); write one JSON object per line\n"
     path.write_text(json.dumps({"video": "a.mp4", "question": "q"}) + "\n")
-    code, _, err = run_cli(["eval", str(path), "--preset", "tiny"])
+    code, _, err = run_cli("eval", str(path), "--preset", "tiny")
     assert code == 2 and err.startswith(f"error: {path}:1: no gold timestamps")
 
 
@@ -187,6 +174,6 @@ def test_bad_line_is_one_line_error_with_file_and_line(tmp_path):
 )
 def test_bad_arguments_refused_before_work(items_file, tmp_path, args, message):
     args = [str(tmp_path / a) if a == "somewhere" else a for a in args]
-    code, out, err = run_cli(["eval", str(items_file), "--preset", "tiny", *args])
+    code, out, err = run_cli("eval", str(items_file), "--preset", "tiny", *args)
     assert code == 2 and out == "" and message in err and err.startswith("error: ")
     assert not (tmp_path / "somewhere").exists()

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_run import run_cli
 from tiny_clip import tiny_clip_dir  # noqa: F401  (session fixture)
 from tiny_vlms import FAMILIES, tiny_vlm_folder
 
-from longvid.cli import main
 from longvid.config import PipelineConfig
 from longvid.errors import InvalidArgumentError, LongvidError, ModelNotFoundError, NoVideoStreamError
 from longvid.pipeline import Pipeline
@@ -35,16 +35,6 @@ def make_config(tmp_path: Path, encoder: Path, **sections) -> PipelineConfig:
     for name, values in sections.items():
         base.setdefault(name, {}).update(values)
     return PipelineConfig().with_overrides(base)
-
-
-def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # --- store path and cold (T*) path -----------------------------------------------------------------
@@ -106,13 +96,12 @@ def test_keep_frames_gives_pictures_for_the_report(tmp_path, tiny_clip_dir):
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_ask_cli_with_each_llm_family_on_a_real_clip(family, tmp_path, tiny_clip_dir, tiny_vlm_dir, shared_video, capsys):
+def test_ask_cli_with_each_llm_family_on_a_real_clip(family, tmp_path, tiny_clip_dir, tiny_vlm_dir, shared_video):
     clip = shared_video("decord/flipping_a_pancake.mkv")
     model = tiny_vlm_dir(family)
     code, out, err = run_cli(
-        ["ask", str(clip), "what is being flipped?", "--encoder", str(tiny_clip_dir), "--model", str(model),
-         "--store", str(tmp_path / "store"), "--frames", "4", "--tokens", "24", "--answerer", "llm", "--json"],
-        capsys,
+        "ask", str(clip), "what is being flipped?", "--encoder", str(tiny_clip_dir), "--model", str(model),
+        "--store", str(tmp_path / "store"), "--frames", "4", "--tokens", "24", "--answerer", "llm", "--json",
     )
     assert code == 0, err
     data = json.loads(out)
@@ -130,11 +119,10 @@ def test_ask_cli_with_each_llm_family_on_a_real_clip(family, tmp_path, tiny_clip
     assert data["moments"] and {"start_s", "end_s", "score", "peak_s", "scene_index"} <= set(data["moments"][0])
 
 
-def test_ask_cli_human_output_has_answer_moments_and_account(tmp_path, tiny_clip_dir, capsys):
+def test_ask_cli_human_output_has_answer_moments_and_account(tmp_path, tiny_clip_dir):
     code, out, err = run_cli(
-        ["ask", str(DEMO), "when does the red star jump?", "--preset", "tiny", "--encoder", str(tiny_clip_dir),
-         "--store", str(tmp_path / "store"), "--frames", "5"],
-        capsys,
+        "ask", str(DEMO), "when does the red star jump?", "--preset", "tiny", "--encoder", str(tiny_clip_dir),
+        "--store", str(tmp_path / "store"), "--frames", "5",
     )
     assert code == 0, err
     lines = out.splitlines()
@@ -144,12 +132,11 @@ def test_ask_cli_human_output_has_answer_moments_and_account(tmp_path, tiny_clip
     assert account.startswith("frames: ") and "5 selected (tstar)" in account and "total" in account
 
 
-def test_report_flag_writes_the_html_report(tmp_path, tiny_clip_dir, capsys):
+def test_report_flag_writes_the_html_report(tmp_path, tiny_clip_dir):
     report = tmp_path / "r.html"
     code, out, err = run_cli(
-        ["ask", str(DEMO), "a red star", "--preset", "tiny", "--encoder", str(tiny_clip_dir),
-         "--store", str(tmp_path / "store"), "--frames", "3", "--report", str(report)],
-        capsys,
+        "ask", str(DEMO), "a red star", "--preset", "tiny", "--encoder", str(tiny_clip_dir),
+        "--store", str(tmp_path / "store"), "--frames", "3", "--report", str(report),
     )
     assert code == 0, err
     page = report.read_text()
@@ -179,13 +166,12 @@ def _weightless_copy(folder: Path, tmp_path: Path) -> Path:
         (["where?", "--preset", "nope"], "unknown preset 'nope'"),
     ],
 )
-def test_bad_ask_input_is_one_line_before_any_model_loads(args, expected, tmp_path, tiny_vlm_dir, capsys):
+def test_bad_ask_input_is_one_line_before_any_model_loads(args, expected, tmp_path, tiny_vlm_dir):
     model = _weightless_copy(tiny_vlm_dir("llava_onevision"), tmp_path)
     question, *flags = args
     code, out, err = run_cli(
-        ["ask", str(DEMO), question, "--model", str(model), "--encoder", "open_clip:not-a-model/none",
-         "--store", str(tmp_path / "store"), "--answerer", "llm", *flags],
-        capsys,
+        "ask", str(DEMO), question, "--model", str(model), "--encoder", "open_clip:not-a-model/none",
+        "--store", str(tmp_path / "store"), "--answerer", "llm", *flags,
     )
     assert code == 2, err
     assert err.startswith("error: ") and expected in err and len(err.strip().splitlines()) == 1

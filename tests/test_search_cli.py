@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_run import run_cli
 from tiny_clip import make_video, tiny_clip_dir  # noqa: F401
 
-from longvid.cli import main
 
 
 @pytest.fixture(autouse=True)
@@ -27,53 +27,43 @@ def clip(tmp_path_factory):
     return make_video(tmp_path_factory.mktemp("cli-videos") / "clip.mp4", seconds=8, fps=10, shots=2)
 
 
-def run(capsys, *args):
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def search_json(capsys, video, model, store, query="a red square", k=3):
-    code, out, err = run(capsys, "search", video, query, "--model", model, "--store", store, "-k", k, "--json")
+def search_json(video, model, store, query="a red square", k=3):
+    code, out, err = run_cli("search", video, query, "--model", model, "--store", store, "-k", k, "--json")
     assert code == 0, err
     return json.loads(out), err
 
 
-def test_index_then_search(capsys, tmp_path, clip, tiny_clip_dir):
+def test_index_then_search(tmp_path, clip, tiny_clip_dir):
     store = tmp_path / "store"
-    code, out, _ = run(capsys, "index", clip, "--model", tiny_clip_dir, "--store", store, "--json")
+    code, out, _ = run_cli("index", clip, "--model", tiny_clip_dir, "--store", store, "--json")
     assert code == 0
     result = json.loads(out)
     assert result["frames_added"] == 8 and result["scenes"] == 2 and not result["noop"]
     assert result["config"]["embed"]["model"] == str(tiny_clip_dir)
-    code, out, _ = run(capsys, "index", clip, "--model", tiny_clip_dir, "--store", store)
+    code, out, _ = run_cli("index", clip, "--model", tiny_clip_dir, "--store", store)
     assert code == 0 and out.startswith(f"already indexed: {clip}")
-    found, err = search_json(capsys, clip, tiny_clip_dir, store, k=2)
+    found, err = search_json(clip, tiny_clip_dir, store, k=2)
     assert err == "" and not found["indexed_now"] and found["frames_searched"] == 8
     assert 1 <= len(found["moments"]) <= 2
     for m in found["moments"]:
         assert 0 <= m["start_s"] <= m["peak_s"] < m["end_s"] <= 8.0 and m["scene_index"] in (0, 1)
-    code, out, _ = run(capsys, "search", clip, "a red square", "--model", tiny_clip_dir, "--store", store)
+    code, out, _ = run_cli("search", clip, "a red square", "--model", tiny_clip_dir, "--store", store)
     assert code == 0 and "best frame" in out and "frames searched in" in out
 
 
-def test_search_indexes_an_unindexed_video_first_and_says_so(capsys, tmp_path, clip, tiny_clip_dir):
-    found, err = search_json(capsys, clip, tiny_clip_dir, tmp_path / "store")
+def test_search_indexes_an_unindexed_video_first_and_says_so(tmp_path, clip, tiny_clip_dir):
+    found, err = search_json(clip, tiny_clip_dir, tmp_path / "store")
     assert found["indexed_now"] and found["index"]["frames_added"] == 8
     assert "is not indexed with open_clip:tiny-a@" in err and "indexing it first" in err
 
 
-def test_search_works_after_the_file_is_gone(capsys, tmp_path, clip, tiny_clip_dir):
+def test_search_works_after_the_file_is_gone(tmp_path, clip, tiny_clip_dir):
     video = tmp_path / "gone.mp4"
     shutil.copy(clip, video)
     store = tmp_path / "store"
-    before, _ = search_json(capsys, video, tiny_clip_dir, store)
+    before, _ = search_json(video, tiny_clip_dir, store)
     video.unlink()  # nothing left to decode
-    after, err = search_json(capsys, video, tiny_clip_dir, store)
+    after, err = search_json(video, tiny_clip_dir, store)
     assert after["moments"] == before["moments"] and after["by_remembered_path"] and not after["indexed_now"]
     assert "cannot be read; using the index stored for that path" in err
 
@@ -96,11 +86,11 @@ def _longvid(args, prefix):
     return subprocess.run([*prefix, sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, timeout=300)
 
 
-def test_search_works_when_the_file_cannot_be_read(capsys, tmp_path, clip, tiny_clip_dir):
+def test_search_works_when_the_file_cannot_be_read(tmp_path, clip, tiny_clip_dir):
     prefix = _unprivileged()
     video = Path(shutil.copy(clip, tmp_path / "private.mp4"))
     store = tmp_path / "store"
-    before, _ = search_json(capsys, video, tiny_clip_dir, store)
+    before, _ = search_json(video, tiny_clip_dir, store)
     video.chmod(0)
     probe = subprocess.run([*prefix, sys.executable, "-c", f"open({str(video)!r}, 'rb')"], capture_output=True, text=True)
     assert probe.returncode != 0 and "Permission denied" in probe.stderr  # really unreadable for the search
@@ -136,7 +126,7 @@ def test_unwritable_store_folder_is_refused(tmp_path, clip, tiny_clip_dir):
         (["index", "{clip}", "--model", "{model}", "--store", "{blocked}"], 1, "error: store folder {blocked} cannot be created"),
     ],
 )
-def test_bad_input_gives_one_line_errors(capsys, tmp_path, clip, tiny_clip_dir, args, code, message):
+def test_bad_input_gives_one_line_errors(tmp_path, clip, tiny_clip_dir, args, code, message):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     names = {"clip": clip, "missing": tmp_path / "missing.mp4", "model": tiny_clip_dir, "blocked": blocker / "store"}
@@ -144,15 +134,15 @@ def test_bad_input_gives_one_line_errors(capsys, tmp_path, clip, tiny_clip_dir, 
     if "--store" not in args:
         args += ["--store", str(tmp_path / "store")]
     clip_bytes = clip.read_bytes()
-    got, out, err = run(capsys, *args)
+    got, out, err = run_cli(*args)
     assert got == code and out == ""
     assert err.startswith(message.format(**names)) and err.count("\n") == 1
     assert clip.read_bytes() == clip_bytes and blocker.read_text() == "not a folder"
 
 
-def test_corrupted_store_file_is_named_and_nothing_is_lost(capsys, tmp_path, clip, tiny_clip_dir):
+def test_corrupted_store_file_is_named_and_nothing_is_lost(tmp_path, clip, tiny_clip_dir):
     store = tmp_path / "store"
-    search_json(capsys, clip, tiny_clip_dir, store)
+    search_json(clip, tiny_clip_dir, store)
     segments = {p: p.read_bytes() for p in store.rglob("*.faiss")}
     db = store / "store.sqlite3"
     for suffix in ("-wal", "-shm"):
@@ -161,37 +151,37 @@ def test_corrupted_store_file_is_named_and_nothing_is_lost(capsys, tmp_path, cli
     data[:100] = b"\x00" * 100  # header gone
     db.write_bytes(bytes(data))
     for args in (["search", clip, "a dog", "--model", tiny_clip_dir, "--store", store], ["store", "check", "--store", store]):
-        code, out, err = run(capsys, *args)
+        code, out, err = run_cli(*args)
         assert code == 1 and out == "" and err.count("\n") == 1
         assert err.startswith(f"error: store database {db} is damaged") and "longvid store check" in err
     assert {p: p.read_bytes() for p in store.rglob("*.faiss")} == segments
     assert db.read_bytes() == bytes(data)  # left for the user to inspect, not deleted or rewritten
 
 
-def test_store_info_check_repair_gc(capsys, tmp_path, clip, tiny_clip_dir):
+def test_store_info_check_repair_gc(tmp_path, clip, tiny_clip_dir):
     store = tmp_path / "store"
-    run(capsys, "index", clip, "--model", tiny_clip_dir, "--store", store)
-    code, out, _ = run(capsys, "store", "info", "--store", store, "--json")
+    run_cli("index", clip, "--model", tiny_clip_dir, "--store", store)
+    code, out, _ = run_cli("store", "info", "--store", store, "--json")
     info = json.loads(out)
     assert code == 0 and info["videos"] == 1 and info["models"][0]["vectors"] == 8
     assert info["video_list"][0]["paths"] == [str(clip)]
-    code, out, _ = run(capsys, "store", "check", "--store", store)
+    code, out, _ = run_cli("store", "check", "--store", store)
     assert code == 0 and out.strip() == "ok: 1 videos, 8 frames, 8 vectors"
     (segment,) = list(store.rglob("*.faiss"))
     segment.unlink()
     (store / "segments" / "m1" / "0123abcd.faiss").write_bytes(b"orphan")
-    code, out, err = run(capsys, "store", "check", "--store", store)
+    code, out, err = run_cli("store", "check", "--store", store)
     assert code == 1 and "is missing" in out and "1 orphaned segment files" in out
     assert err.startswith("error: store ") and "--repair" in err
-    code, out, _ = run(capsys, "store", "check", "--repair", "--store", store)
+    code, out, _ = run_cli("store", "check", "--repair", "--store", store)
     assert code == 0 and "dropped 1 damaged runs" in out and out.strip().endswith("ok: 1 videos, 0 frames, 0 vectors")
-    code, out, _ = run(capsys, "store", "gc", "--store", store)
+    code, out, _ = run_cli("store", "gc", "--store", store)
     assert code == 0 and out.strip() == "removed 0 orphaned files"  # repair already collected it
-    found, err = search_json(capsys, clip, tiny_clip_dir, store)  # indexed again on demand
+    found, err = search_json(clip, tiny_clip_dir, store)  # indexed again on demand
     assert found["indexed_now"] and found["frames_searched"] == 8
 
 
-def test_shipped_model_finds_the_needle_in_the_sample_video(capsys, tmp_path):
+def test_shipped_model_finds_the_needle_in_the_sample_video(tmp_path):
     """End to end with real weights: longvid's own tiny CLIP on its own sample video."""
     from longvid.embed.resolve import TINY_MODEL_DIR
 
@@ -201,7 +191,7 @@ def test_shipped_model_finds_the_needle_in_the_sample_video(capsys, tmp_path):
         pytest.skip("the shipped tiny model or sample video is not there yet")
     needle = next(e for e in json.loads(truth.read_text())["events"] if e["role"] == "needle")
     query = f"a {needle['colour']} {needle['shape']}"
-    found, _ = search_json(capsys, video, "tiny", tmp_path / "store", query=query, k=3)
+    found, _ = search_json(video, "tiny", tmp_path / "store", query=query, k=3)
     best = found["moments"][0]
     assert best["start_s"] < needle["end_s"] and needle["start_s"] < best["end_s"], (query, best, needle)
 
