@@ -382,12 +382,12 @@ def _onto_keyframes(times_s: np.ndarray, keyframes_s: np.ndarray | None, within_
     34-minute needle video: 5,139 frames decoded for 480 coarse times; on keyframes: 480).
     The frame stands for its grid slot either way; it is stored with its own timestamp.
     """
+    from .search.tstar import nearest_times
+
     times_s = np.asarray(times_s, dtype=np.float64)
     if keyframes_s is None or keyframes_s.size == 0 or times_s.size == 0:
         return times_s
-    right = np.clip(np.searchsorted(keyframes_s, times_s), 1, keyframes_s.size - 1) if keyframes_s.size > 1 else np.zeros(times_s.size, np.int64)
-    left = np.maximum(right - 1, 0)
-    nearest = np.where(np.abs(keyframes_s[left] - times_s) <= np.abs(keyframes_s[right] - times_s), keyframes_s[left], keyframes_s[right])
+    nearest = nearest_times(keyframes_s, times_s)
     return np.where(np.abs(nearest - times_s) <= within_s, nearest, times_s)
 
 

@@ -10,8 +10,9 @@ For a video that is not (fully) indexed, embedding every frame costs minutes on 
    it to neighbours with a Gaussian whose width halves every round (coarse to fine), and mix in
    ``explore`` of uniform mass so no region is ever ruled out;
 3. **sample** ``round_size`` new grid times: the unscored grid times within ``zoom_steps`` of
-   the best peaks first, nearest first (zooming in), the rest drawn from the distribution (seeded, without replacement;
-   visited times have zero mass, so nothing is scored twice); score them, repeat;
+   the best peaks first, nearest first (zooming in), the rest drawn from the distribution
+   (seeded, without replacement; visited times have zero mass, so nothing is scored twice);
+   score them, repeat;
 4. **stop** when ``max_evaluations`` are spent, the grid is exhausted, or the best
    ``confirm_peaks`` peaks are *confirmed*: unchanged for ``patience`` rounds, both grid
    neighbours of each peak visited (a true local maximum at full resolution), and each peak at
@@ -128,11 +129,17 @@ def _standout(visited_scores: np.ndarray, peak_scores: np.ndarray) -> float:
     return (float(np.min(peak_scores)) - centre) / spread
 
 
+def nearest_times(sorted_times: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """For each of ``times``, the nearest of ``sorted_times`` (non-empty; ties: the earlier)."""
+    right = np.minimum(np.searchsorted(sorted_times, times), sorted_times.size - 1)
+    left = np.maximum(right - 1, 0)
+    closer_left = np.abs(sorted_times[left] - times) <= np.abs(sorted_times[right] - times)
+    return np.where(closer_left, sorted_times[left], sorted_times[right])
+
+
 def _distance_to(sorted_times: np.ndarray, times: np.ndarray) -> np.ndarray:
     """Distance from each of ``times`` to the nearest of ``sorted_times`` (non-empty)."""
-    right = np.clip(np.searchsorted(sorted_times, times), 0, sorted_times.size - 1)
-    left = np.clip(right - 1, 0, sorted_times.size - 1)
-    return np.minimum(np.abs(sorted_times[right] - times), np.abs(sorted_times[left] - times))
+    return np.abs(nearest_times(sorted_times, times) - times)
 
 
 def peaks_scores(times: np.ndarray, scores: np.ndarray, peaks: list[float]) -> np.ndarray:
@@ -169,7 +176,8 @@ def tstar_search(
     Defaults: ``max_evaluations`` = 25 % of a 1 fps index (``floor(0.25 * duration_s)``, at least
     ``4 * budget``, at most the grid); ``coarse_count`` = all of that but
     ``REFINE_BUDGETS * budget``, at least half of it and at least ``budget``;
-    ``round_size`` = a fifth of the rest (at least ``budget``); ``zoom_steps`` = 3. Same inputs and ``seed``, same result.
+    ``round_size`` = a fifth of the rest (at least ``budget``); ``zoom_steps`` = 3. Same inputs and
+    ``seed``, same result.
 
     ``known_times_s``/``known_scores``: frames already embedded (in the store), scored for this
     question at no embedding cost. They count as visited but not as evaluations; when they are at
