@@ -200,18 +200,20 @@ class ArchiveIndexMixin:
         """(vectors, ids) per segment, or all of them as one batch when ``whole``. A segment's
         vectors are a view into its FAISS index, valid while the segment object lives: each is
         used (added, or copied into the batch) before the next is read."""
-        vectors, ids = [], []
-        for _seg_id, file, count, seg_dim, size in segments:
-            if not count:
-                continue
+        rows = [r for r in segments if r[2]]
+        if whole and rows:
+            vectors = np.empty((sum(r[2] for r in rows), rows[0][3]), dtype=np.float32)
+            ids = np.empty(vectors.shape[0], dtype=np.int64)
+            at = 0
+            for _seg_id, file, count, seg_dim, size in rows:
+                seg = self._read_segment_row(file, count, seg_dim, size)
+                vectors[at : at + count], ids[at : at + count] = seg.vectors, seg.ids
+                at += count
+            yield vectors, ids
+            return
+        for _seg_id, file, count, seg_dim, size in rows:
             seg = self._read_segment_row(file, count, seg_dim, size)
-            if whole:
-                vectors.append(np.array(seg.vectors, dtype=np.float32))  # a copy that outlives seg
-                ids.append(np.array(seg.ids, dtype=np.int64))
-            else:
-                yield np.ascontiguousarray(seg.vectors), np.ascontiguousarray(seg.ids)
-        if vectors:
-            yield np.concatenate(vectors), np.concatenate(ids)
+            yield np.ascontiguousarray(seg.vectors), np.ascontiguousarray(seg.ids)
 
     def _training_sample(self, segments: list[tuple], params: dict) -> np.ndarray:
         """A seeded random sample of the vectors (IVF/PQ training needs tens of points per list, not all)."""
