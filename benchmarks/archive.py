@@ -203,7 +203,6 @@ def bench_throughput(n_clips: int, seconds: float, model: str) -> list[dict]:
     from longvid.indexing import with_overrides
 
     clips = OUT / "clips"
-    shutil.rmtree(clips, ignore_errors=True) if any(clips.glob("clip??.mp4")) else None  # older layout
     paths = make_clips(clips, n_clips, seconds)
     rows = []
     all_cores = sorted(os.sched_getaffinity(0))
