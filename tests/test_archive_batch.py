@@ -321,7 +321,10 @@ def test_two_batches_at_once_on_one_store_with_a_reader_searching(archive, refer
         assert s.check().ok
         both = store_contents(s)
         (failure,) = s.failures()
-        assert failure.attempts == 2  # the truncated file: tried by both, recorded once
+    # the truncated file is recorded once; each batch either tried it (and counts an attempt) or
+    # found it already recorded and unchanged (failed_before) - which of the two depends on timing
+    assert [r["failed"] + r["failed_before"] for r in results] == [1, 1], results
+    assert failure.attempts == sum(r["failed"] for r in results) >= 1
     assert contents_differences(both, under(reference[1], folder)) == []
 
 
