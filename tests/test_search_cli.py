@@ -15,7 +15,6 @@ from cli_run import run_cli
 from tiny_clip import make_video, tiny_clip_dir  # noqa: F401
 
 
-
 @pytest.fixture(autouse=True)
 def offline(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
