@@ -30,3 +30,11 @@ def shared_video(shared_videos):
         return path
 
     return get
+
+
+@pytest.fixture
+def cli_env(monkeypatch):
+    """What a command-line test runs under: no model-hub network, and errors as one line (no
+    LONGVID_DEBUG from the developer's shell)."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("LONGVID_DEBUG", raising=False)

@@ -14,15 +14,9 @@ from cli_run import run_cli
 from longvid.cli import main
 from longvid.embed.resolve import TINY_MODEL_DIR
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("cli_env")]
 
 NEEDLES = [("red", "star"), ("green", "circle"), ("blue", "triangle")]
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.delenv("LONGVID_DEBUG", raising=False)
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,7 @@ import pytest
 from cli_run import run_cli
 from tiny_clip import make_video, tiny_clip_dir  # noqa: F401
 
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.delenv("LONGVID_DEBUG", raising=False)
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 
 @pytest.fixture(scope="module")
