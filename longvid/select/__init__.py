@@ -13,6 +13,7 @@ topk       best scores with temporal non-maximum suppression, refilled to the bu
 bolt       inverse transform sampling of min-max-normalised scores raised to a power
 aks        recursive split of the timeline: relevance where top scores stand out, else coverage
 scene      picks spread across shots in proportion to relevance × length, best frames inside
+dense      the budget spread evenly over the best few moments (questions about what happens)
 =========  ===================================================================================
 
 Register your own with ``STRATEGIES.register("name", fn)``.
@@ -38,6 +39,7 @@ STRATEGIES.register("topk", "longvid.select.topk:select_topk")
 STRATEGIES.register("bolt", "longvid.select.bolt:select_bolt")
 STRATEGIES.register("aks", "longvid.select.aks:select_aks")
 STRATEGIES.register("scene", "longvid.select.scene:select_scene")
+STRATEGIES.register("dense", "longvid.select.dense:select_dense")
 
 _FIXED = ("timestamps_s", "scores", "budget", "scenes")
 
