@@ -127,9 +127,13 @@ class LLMConfig:
     device: str = "auto"  # "auto": CUDA when available, else CPU
     dtype: str = "auto"  # "auto": bfloat16 on CUDA, float32 on CPU
     max_new_tokens: int = 128
+    fastv_r: float = 0.0  # FastV: share of visual tokens dropped inside the decoder after layer fastv_k (0: off)
+    fastv_k: int = 2
 
     def __post_init__(self) -> None:
         _check(self.max_new_tokens >= 1, "llm.max_new_tokens", self.max_new_tokens, "at least 1")
+        _check(0.0 <= self.fastv_r < 1.0, "llm.fastv_r", self.fastv_r, "a share from 0 (off) to below 1")
+        _check(self.fastv_k >= 1, "llm.fastv_k", self.fastv_k, "a decoder layer index of at least 1")
 
 
 @dataclass(frozen=True)
