@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +80,8 @@ def test_a_search_result_file_reads_its_gold_and_ignores_the_prediction_field(tm
     assert failures == {} and resolved[1].gold_s == (71.5, 73.1, 74.7)
 
 
-def _clip(path: Path, fps: int, seconds: float) -> Path:
+def _clip(path: Path, fps: int, seconds: float, first_frame: int = 0) -> Path:
+    """A small clip at ``fps``; its first frame at ``first_frame / fps`` seconds (mkv keeps it)."""
     import av
 
     with av.open(str(path), "w") as out:
@@ -87,6 +89,7 @@ def _clip(path: Path, fps: int, seconds: float) -> Path:
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
         for i in range(int(fps * seconds)):
             frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i % 255, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = first_frame + i, Fraction(1, fps)
             for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode(None):
@@ -105,6 +108,17 @@ def test_frame_numbers_use_the_videos_own_frame_rate(tmp_path):
     with pytest.raises(InvalidArgumentError, match=r"items.jsonl:1: frame numbers at 30 fps \(as the item states\) but "
                                                    r".*clip25.mp4 plays at 25 fps; use the video the frames were counted in"):
         resolve_gold(read_annotations(path))
+
+
+def test_a_video_that_starts_late_keeps_frames_and_predictions_on_one_timeline(tmp_path):
+    _clip(tmp_path / "late.mkv", 25, 2.0, first_frame=50)  # first frame at 2.0 s
+    path = tmp_path / "items.json"
+    path.write_text(json.dumps([{"video_path": "late.mkv", "question": "q", "gt_frame_index": [25],
+                                 "keyframe_timestamps": [1.0]}]))
+    (searched,), _ = resolve_gold(read_annotations(path))
+    assert searched.gold_s == (3.0,)  # longvid's searches report the video's own times
+    report = evaluate_predictions(read_annotations(path, predicted="keyframe_timestamps"))
+    assert report.items[0].gold_s == [1.0] and report.f1 == 1.0  # T*'s seconds count from the first frame
 
 
 def test_lv_haystack_rows_with_a_video_root(tmp_path):

@@ -14,7 +14,8 @@ object per line, blank lines skipped). Fields:
 * ``question``;
 * gold, exactly one of: ``gold_s`` (seconds); ``gt_frame_index`` (T*) or ``frame_indexes_video``
   (LV-Haystack): frame numbers at the video's native frame rate, read from the video file
-  (:func:`resolve_gold`), frame i at ``start_s + i / fps``; ``gold_frames`` with ``fps``;
+  (:func:`resolve_gold`), frame i at ``start_s + i / fps`` (at ``i / fps`` when the file's own
+  predictions are scored: T*'s timeline); ``gold_frames`` with ``fps``;
 * refused as gold, with a one-line error saying what to do, because they are not gold or not of
   this video: ``keyframe_timestamps`` (T*'s *predictions*), ``keyframe_timestamps_s``,
   ``frame_indexes`` (clip-relative in LV-Haystack's first release, frames to sample in T*'s input
@@ -212,10 +213,13 @@ def read_annotations(path: str | Path, *, predicted: str | None = None, video_ro
     return items
 
 
-def resolve_gold(items: Sequence[HaystackItem], info_of: Callable[[str], Any] | None = None
-                 ) -> tuple[list[HaystackItem], dict[str, LongvidError]]:
-    """Native frame numbers -> seconds, with each video's own frame rate and start (probed once).
+def resolve_gold(items: Sequence[HaystackItem], info_of: Callable[[str], Any] | None = None, *,
+                 from_first_frame: bool = False) -> tuple[list[HaystackItem], dict[str, LongvidError]]:
+    """Native frame numbers -> seconds, with each video's own frame rate (probed once per video).
 
+    Frame i is at ``start_s + i / fps``, on the video's own timeline as longvid's searches report
+    times; ``from_first_frame=True``: at ``i / fps``, the timeline T* writes its
+    ``keyframe_timestamps`` on (they differ for a video whose first frame is not at 0).
     Returns the items (gold in seconds where it could be resolved) and, per video that could not
     be probed, its error (its items then fail as a missing video does). A frame rate the file
     states (``fps``, ``video_metadata.frame_rate``) that differs from the video's is refused: the
@@ -243,5 +247,6 @@ def resolve_gold(items: Sequence[HaystackItem], info_of: Callable[[str], Any] | 
             raise InvalidArgumentError(
                 f"{item.where}: frame numbers at {item.stated_fps:g} fps (as the item states) but {item.video} plays at "
                 f"{info.fps:g} fps", "use the video the frames were counted in, or convert them to 'gold_s'")
-        out.append(replace(item, gold_s=tuple(sorted(info.start_s + f / info.fps for f in item.gold_frames))))
+        start = 0.0 if from_first_frame else info.start_s
+        out.append(replace(item, gold_s=tuple(sorted(start + f / info.fps for f in item.gold_frames))))
     return out, failures

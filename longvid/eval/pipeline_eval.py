@@ -172,7 +172,7 @@ def evaluate_predictions(items: Sequence[HaystackItem], *, tolerance_s: float = 
     """Score the predictions stored in the items (``read_annotations(path, predicted=FIELD)``); no model."""
     if not items:
         raise InvalidArgumentError("no items to evaluate", "read them with read_annotations(path)")
-    items, failures = resolve_gold(items)
+    items, failures = resolve_gold(items, from_first_frame=True)  # T* counts its seconds from the first frame
     report = score_predictions(items, tolerance_s=tolerance_s, empty=empty, failures=failures)
     return _pipeline_eval(report, annotations, "given", None, {})
 
