@@ -28,7 +28,8 @@ def eval_command(
     encoder: Optional[str] = typer.Option(None, "--encoder", help="Frame/text encoder: tiny, open_clip:NAME/TAG, hf:REPO or a folder (default: the preset's)."),
     store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP + " Not with --cold.", readable=False),
     cold: bool = typer.Option(
-        False, "--cold", help="Search each video in a fresh temporary store (T*), no full index; implied by --strategy tstar.",
+        False, "--cold", help="Search each video in a fresh temporary store (a cold search), no full index; implied by "
+        "--strategy tstar and tstar-coverage.",
     ),
     tolerance_s: float = typer.Option(5.0, "--tolerance-s", help="A prediction counts when within this many seconds of a gold frame."),
     predicted: Optional[str] = typer.Option(
@@ -51,7 +52,7 @@ def eval_command(
 
     Indexed mode (default): each video is indexed into the store first (reported apart), then every question is answered from its stored embeddings with the strategy.
 
-    Cold mode (--cold, --strategy tstar): each video starts in an empty temporary store; its first question is cold, later ones reuse what earlier ones stored (both reported).
+    Cold mode (--cold, --strategy tstar or tstar-coverage): each video starts in an empty temporary store; its first question is cold, later ones reuse what earlier ones stored (both reported).
 
     Given mode (--predicted FIELD): the file's own predictions are scored, as T*'s val_tstar_results.py does.
 

@@ -8,7 +8,7 @@
 Two modes, because "how good is the selection" and "what does a first question cost" are
 different questions:
 
-* **indexed** (any strategy but ``tstar``): every video is indexed into the store first (a no-op
+* **indexed** (any strategy but the cold searches): every video is indexed into the store first (a no-op
   when it is indexed already; that cost is reported apart, under ``index``), then each question
   is answered from the stored embeddings with the chosen strategy (``searched == "store"``).
 * **cold** (``cold=True``, implied by the cold searches ``tstar`` and ``tstar-coverage``): each
@@ -131,8 +131,10 @@ def item_start(result: ItemResult) -> str:
     (predictions read from the file), or failed."""
     if result.error is not None:
         return "failed"
-    if result.searched in ("store", "given"):
-        return "indexed" if result.searched == "store" else "given"
+    if result.searched == "store":
+        return "indexed"
+    if result.searched == "given":
+        return "given"
     if result.cost is not None and result.cost.frames_from_store > 0:
         return "warm"
     return "cold"
