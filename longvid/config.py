@@ -100,9 +100,10 @@ class SearchConfig:
     smooth: str = "max"  # "max": peaks keep their height (short needles stay first); "mean": average
 
     def __post_init__(self) -> None:
+        from .search.cold import COLD_SEARCHES  # light: names only
         from .select import STRATEGIES  # light: NumPy and the registry
 
-        names = [*STRATEGIES.names(), "tstar"]  # tstar: the cold search, topk over stored frames
+        names = [*STRATEGIES.names(), *COLD_SEARCHES]  # cold searches: topk over stored frames
         _check(self.strategy in names, "search.strategy", self.strategy, f"one of {', '.join(names)}")
         _check(self.frames >= 1, "search.frames", self.frames, "at least 1 frame")
         _check(self.moments >= 1, "search.moments", self.moments, "at least 1")
