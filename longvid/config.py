@@ -92,7 +92,8 @@ class StoreConfig:
 
 @dataclass(frozen=True)
 class SearchConfig:
-    strategy: str = "topk"  # uniform | topk | bolt | aks | scene (topk: best in benchmarks/haystack.py)
+    # uniform | topk | bolt | bolt+floor | aks | aks-z | scene (topk: best in benchmarks/haystack.py)
+    strategy: str = "topk"
     frames: int = 32  # frame budget handed to the video LLM
     decouple: bool = True  # score the question's object/action phrases separately (QuoTA)
     moments: int = 5  # moments returned
