@@ -114,7 +114,7 @@ class SearchConfig:
 @dataclass(frozen=True)
 class TokenConfig:
     budget: int = 2048  # visual tokens handed to the LLM in total
-    method: str = "hybrid"  # "pool" | "kcenter" | "relevance" | "hybrid"
+    method: str = "hybrid"  # "pool" | "kcenter" (DivPrune, joint) | "kcenter-frame" | "relevance" | "hybrid"
     merge_threshold: float = 0.95  # cosine above which consecutive frames' tokens are merged
     alpha: float = 1.0  # per-frame share grows with relevance ** alpha
 
