@@ -92,8 +92,7 @@ class StoreConfig:
 
 @dataclass(frozen=True)
 class SearchConfig:
-    # uniform | topk | bolt | bolt+floor | aks | aks-z | scene (topk: best in benchmarks/haystack.py)
-    strategy: str = "topk"
+    strategy: str = "topk"  # uniform | topk | bolt | aks | aks-z | scene (topk: best in benchmarks/haystack.py)
     frames: int = 32  # frame budget handed to the video LLM
     decouple: bool = True  # score the question's object/action phrases separately (QuoTA)
     moments: int = 5  # moments returned

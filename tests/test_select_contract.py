@@ -18,7 +18,7 @@ AT_MOST = ("aks", "bolt")
 
 
 def test_every_builtin_is_registered():
-    assert ALL == ["aks", "aks-z", "bolt", "bolt+floor", "scene", "topk", "uniform"]
+    assert ALL == ["aks", "aks-z", "bolt", "scene", "topk", "uniform"]
 
 
 def curve(n: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

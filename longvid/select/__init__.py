@@ -11,7 +11,6 @@ returns a :class:`longvid.types.Selection`. Built-in strategies (one module per 
 uniform     evenly spaced over the time range (question-blind reference)
 topk        best scores with temporal non-maximum suppression, refilled to the budget
 bolt        BOLT as published: inverse transform sampling of min-max-normalised scores ** power
-bolt+floor  longvid's BOLT: a floor of mass on every frame, bin-centre quantiles, budget always met
 aks         AKS as published: judge-and-split on normalised scores, top-n of the full budget
 aks-z       longvid's AKS: robust z-score rule, shares that follow the split, budget always met
 scene       picks spread across shots in proportion to relevance × length, best frames inside
@@ -42,7 +41,6 @@ STRATEGIES: Registry[StrategyFn] = Registry("selection strategy")
 STRATEGIES.register("uniform", "longvid.select.uniform:select_uniform")
 STRATEGIES.register("topk", "longvid.select.topk:select_topk")
 STRATEGIES.register("bolt", "longvid.select.bolt:select_bolt")
-STRATEGIES.register("bolt+floor", "longvid.select.bolt:select_bolt_floor")
 STRATEGIES.register("aks", "longvid.select.aks:select_aks")
 STRATEGIES.register("aks-z", "longvid.select.aks:select_aks_z")
 STRATEGIES.register("scene", "longvid.select.scene:select_scene")
@@ -61,7 +59,7 @@ def select_frames(
     timestamps_s: Sequence[float] | np.ndarray,
     scores: Sequence[float] | np.ndarray,
     budget: int,
-    strategy: str = "bolt+floor",
+    strategy: str = "bolt",
     scenes: Sequence[Scene] | Sequence[int] | np.ndarray | None = None,
     smooth_s: float = 0.0,
     smooth: str = "mean",
