@@ -92,7 +92,7 @@ class StoreConfig:
 
 @dataclass(frozen=True)
 class SearchConfig:
-    strategy: str = "topk"  # uniform | topk | bolt | aks | scene (topk: best in benchmarks/haystack.py)
+    strategy: str = "topk"  # uniform | topk | bolt | aks | aks-z | scene (topk: best in benchmarks/haystack.py)
     frames: int = 32  # frame budget handed to the video LLM
     decouple: bool = True  # score the question's object/action phrases separately (QuoTA)
     moments: int = 5  # moments returned
@@ -114,7 +114,7 @@ class SearchConfig:
 @dataclass(frozen=True)
 class TokenConfig:
     budget: int = 2048  # visual tokens handed to the LLM in total
-    method: str = "hybrid"  # "pool" | "kcenter" | "relevance" | "hybrid"
+    method: str = "hybrid"  # "pool" | "kcenter" (DivPrune, joint) | "kcenter-frame" | "relevance" | "hybrid"
     merge_threshold: float = 0.95  # cosine above which consecutive frames' tokens are merged
     alpha: float = 1.0  # per-frame share grows with relevance ** alpha
 
