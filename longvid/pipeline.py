@@ -197,9 +197,16 @@ class Pipeline:
         frames: list[Frame] = []
         token_account = None
         if answerer == "llm":
+            if not selection.timestamps_s:  # published AKS can choose nothing at small budgets
+                raise InvalidArgumentError(
+                    f"strategy {selection.strategy!r} selected no frames for this question at --frames {self.config.search.frames}",
+                    "use another --strategy (e.g. topk) or a larger --frames",
+                )
             llm = self.llm
             with _timed(cost, "decode"):
-                frames = self._frames(video, selection.timestamps_s, LLM_FRAME_SIZE, cost)
+                # the LLM's processor resizes to its own input: never upscale on the way there
+                size = LLM_FRAME_SIZE if min(info.width, info.height) > LLM_FRAME_SIZE else None
+                frames = self._frames(video, selection.timestamps_s, size, cost)
             t = self.config.tokens
             with _timed(cost, "llm"):
                 result = llm.answer(
@@ -213,6 +220,7 @@ class Pipeline:
                     merge_threshold=t.merge_threshold,
                     alpha=t.alpha,
                     duration_s=info.duration_s,
+                    fastv=self._fastv(),
                 )
             text = result.text
             cost.tokens_before, cost.tokens_after = result.tokens_before, result.tokens_after
@@ -284,6 +292,14 @@ class Pipeline:
         return Located(str(video), info, tuple(texts), timeline, selection, moments, searched, cost)
 
     # --- pieces --------------------------------------------------------------------------------------
+
+    def _fastv(self):
+        c = self.config.llm
+        if not c.fastv_r:
+            return None
+        from .llm.fastv import FastV
+
+        return FastV(k=c.fastv_k, r=c.fastv_r)
 
     def _texts(self, question: str) -> tuple[str, ...]:
         if not self.config.search.decouple:
