@@ -7,7 +7,9 @@
 Layout of a store folder: ``store.sqlite3`` (+ its -wal/-shm files), ``segments/m<model>/*.faiss``
 and, for archives past the flat recipe's size, ``archive/m<model>/*.faiss`` (see archive_index.py).
 Every write is one SQLite transaction (``BEGIN IMMEDIATE``: writers queue behind each other, readers
-never wait) so a failed or killed run leaves the store as it was.
+never wait) so a failed or killed run leaves the store as it was. What is read back is checked
+(integrity.py): file names stay inside the store, files are the ones written, video paths are
+absolute and normalised.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from . import schema
 from .archive_index import ArchiveIndexMixin
 from .batch import BatchMixin
 from .fingerprint import Fingerprint, fingerprint_file, stat_key
+from .integrity import IntegrityMixin, check_video_path, check_video_row
 from .maintenance import MaintenanceMixin
 from .reading import ReadMixin
 from .records import RunRecord, VideoRecord
@@ -34,7 +37,7 @@ DB_NAME = "store.sqlite3"
 BUSY_TIMEOUT_S = 60.0
 
 
-class Store(ReadMixin, WriteMixin, MaintenanceMixin, ArchiveIndexMixin, BatchMixin):
+class Store(ReadMixin, WriteMixin, MaintenanceMixin, ArchiveIndexMixin, BatchMixin, IntegrityMixin):
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root).expanduser().absolute()
         self.db_file = self.root / DB_NAME
@@ -144,6 +147,7 @@ class Store(ReadMixin, WriteMixin, MaintenanceMixin, ArchiveIndexMixin, BatchMix
         if not rows:
             return None
         paths = tuple(p for (p,) in self._query("SELECT path FROM video_paths WHERE video_id = ? ORDER BY seen_at DESC", (rows[0][0],)))
+        check_video_row(self.root, rows[0][0], rows[0][1], paths)
         return VideoRecord(*rows[0], paths=paths)
 
     def find_video(self, fingerprint: str | Fingerprint) -> VideoRecord | None:
@@ -155,6 +159,18 @@ class Store(ReadMixin, WriteMixin, MaintenanceMixin, ArchiveIndexMixin, BatchMix
 
     def videos(self) -> list[VideoRecord]:
         return [self.get_video(i) for (i,) in self._query("SELECT id FROM videos ORDER BY id")]
+
+    def videos_under(self, folder: str | os.PathLike) -> dict[int, str]:
+        """Videos remembered under ``folder`` -> that path (the most recently seen one)."""
+        low = path_key(folder).rstrip(os.sep) + os.sep
+        high = low[:-1] + chr(ord(os.sep) + 1)
+        out: dict[int, str] = {}
+        for path, video_id in self._query(
+            "SELECT path, video_id FROM video_paths WHERE path >= ? AND path < ? ORDER BY seen_at DESC", (low, high)
+        ):
+            check_video_path(self.root, video_id, path)  # 'DIR/../elsewhere' sorts under DIR too
+            out.setdefault(video_id, path)
+        return out
 
     def video_for_path(self, path: str | os.PathLike, *, remember: bool = True) -> tuple[VideoRecord | None, Fingerprint | None]:
         """The stored video for a file: by its content when it can be read, else by its path.
