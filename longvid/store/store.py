@@ -24,13 +24,14 @@ from pathlib import Path
 
 from ..errors import ModelMismatchError, StoreCorruptError, StoreError, StoreLockedError, VideoInputError
 from . import schema
-from .archive_index import ArchiveIndexMixin
+from .archive_index import ARCHIVE_DIR, ArchiveIndexMixin
 from .batch import BatchMixin
 from .fingerprint import Fingerprint, fingerprint_file, stat_key
 from .integrity import IntegrityMixin, check_video_path, check_video_row
 from .maintenance import MaintenanceMixin
 from .reading import ReadMixin
 from .records import RunRecord, VideoRecord
+from .segments import SEGMENT_DIR
 from .writing import WriteMixin
 
 DB_NAME = "store.sqlite3"
@@ -47,11 +48,15 @@ class Store(ReadMixin, WriteMixin, MaintenanceMixin, ArchiveIndexMixin, BatchMix
         self._recipe_indexes: dict = {}  # per model: its archive index (HNSW, IVF-PQ), mapped; archive_index.py
         self._tail_indexes: dict = {}  # per model: flat index over segments newer than its archive index
         self._model_rows: dict[str, tuple[int, int]] = {}
+        if not self.db_file.exists():
+            self._refuse_lost_database("is missing")
         try:
             self.conn = sqlite3.connect(self.db_file, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         except sqlite3.Error as exc:
             raise self._translate(exc) from None
         with self.errors():
+            if schema.schema_version(self.conn) == 0:  # empty, or its tables were in a lost -wal file
+                self._refuse_lost_database("holds no store tables")
             self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             self.conn.execute("PRAGMA foreign_keys = ON")
             mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -96,6 +101,19 @@ class Store(ReadMixin, WriteMixin, MaintenanceMixin, ArchiveIndexMixin, BatchMix
             raise StoreError(f"store folder {self.root} cannot be created ({exc.strerror})", hint) from None
         if not os.access(self.root, os.W_OK | os.X_OK):
             raise StoreError(f"store folder {self.root} is not writable", hint)
+
+    def _refuse_lost_database(self, problem: str) -> None:
+        """A new database is fine in an empty folder; beside vector files it means the store's
+        database was lost, and starting afresh would make them all look like orphans to `gc`."""
+        found = next((p for folder in (SEGMENT_DIR, ARCHIVE_DIR) for p in (self.root / folder).glob("m*/*.faiss")), None)
+        if found is None:
+            return
+        self.close()
+        raise StoreCorruptError(
+            f"store database {self.db_file} {problem}, but the store holds vector files ({found.relative_to(self.root)}, ...): it is damaged",
+            "restore store.sqlite3 (with its -wal file) from a backup, or move the store folder aside and index again "
+            "(the store is a cache; the videos are untouched)",
+        )
 
     def _translate(self, exc: sqlite3.Error) -> StoreError:
         name = getattr(exc, "sqlite_errorname", "")
