@@ -101,11 +101,8 @@ def test_damaged_segment_fails_naming_it_on_every_read(store, how):
             s.search_archive(MODEL, query, 5)  # exact search over every segment
         assert_names_file_and_fix(info, path, SEGMENT_FIX)
         report = s.check()
-        assert [r for r in report.damaged_runs] == [store_run(s, seg_id)] and str(path) in report.problems[0]
-
-
-def store_run(s, seg_id):
-    return s.conn.execute("SELECT run_id FROM segments WHERE id = ?", (seg_id,)).fetchone()[0]
+        run = s.conn.execute("SELECT run_id FROM segments WHERE id = ?", (seg_id,)).fetchone()[0]
+        assert report.damaged_runs == [run] and str(path) in report.problems[0]
 
 
 def test_nan_vectors_in_a_segment_are_an_error_not_skipped(store):
@@ -150,27 +147,31 @@ def built(store, videos=5):
 ARCHIVE_FIX = "longvid store build-index"
 
 
+def archive_search_fails(root, path, match=None):
+    """Archive search in a new Store (nothing verified in memory) fails naming the file and the
+    fix; returns what `store check` says then."""
+    with Store.open(root) as s:
+        with pytest.raises(StoreCorruptError, match=match) as info:
+            s.search_archive(MODEL, unit(CENTERS[:2]), 10)
+        assert_names_file_and_fix(info, path, ARCHIVE_FIX)
+        return s.check()
+
+
 @pytest.mark.parametrize("how", ["random bytes", "zeros", "random vectors", "zero vectors", "cut header"])
 def test_damaged_archive_index_fails_naming_it(store, how):
     record, path = built(store)
     first = store.vectors(1, MODEL)[1][0]  # the first vector added to the index
     store.close()
     damage(path, how, first, record.count)
-    with Store.open(store.root) as s:
-        with pytest.raises(StoreCorruptError) as info:
-            s.search_archive(MODEL, unit(CENTERS[:2]), 10)
-        assert_names_file_and_fix(info, path, ARCHIVE_FIX)
-        assert not s.check().ok
+    report = archive_search_fails(store.root, path)
+    assert report.damaged_archive_indexes == [record.id] and str(path) in report.problems[0]
 
 
 def test_nan_vectors_in_an_archive_index_are_an_error(store):
     record, path = built(store)
     damage(path, "NaN vectors", store.vectors(1, MODEL)[1][0], 3)
     re_register(store, "archive_indexes", path, record.id)
-    with Store.open(store.root) as s:
-        with pytest.raises(StoreCorruptError, match="NaN or infinite") as info:
-            s.search_archive(MODEL, unit(CENTERS[:2]), 10)
-        assert_names_file_and_fix(info, path, ARCHIVE_FIX)
+    archive_search_fails(store.root, path, "NaN or infinite")
 
 
 def test_malformed_archive_header_is_one_line_naming_the_file_not_bad_alloc(store):
@@ -183,19 +184,13 @@ def test_malformed_archive_header_is_one_line_naming_the_file_not_bad_alloc(stor
     with pytest.raises(MemoryError):  # what FAISS itself makes of it
         faiss.read_index(str(path), faiss.IO_FLAG_READ_ONLY | faiss.IO_FLAG_MMAP)
     re_register(store, "archive_indexes", path, record.id)  # even when SQLite agrees with the file
-    with Store.open(store.root) as s:
-        with pytest.raises(StoreCorruptError, match="not a readable FAISS index") as info:
-            s.search_archive(MODEL, unit(CENTERS[:2]), 10)
-        assert_names_file_and_fix(info, path, ARCHIVE_FIX)
+    archive_search_fails(store.root, path, "not a readable FAISS index")
 
 
 def test_missing_archive_index_is_an_error_not_endless_retries(store):
     _, path = built(store)
     path.unlink()
-    with Store.open(store.root) as s:
-        with pytest.raises(StoreCorruptError, match="is missing") as info:
-            s.search_archive(MODEL, unit(CENTERS[:1]), 5)
-        assert_names_file_and_fix(info, path, ARCHIVE_FIX)
+    archive_search_fails(store.root, path, "is missing")
 
 
 # --- verified once per file identity, remembered ------------------------------------------------
