@@ -263,3 +263,16 @@ def test_a_store_from_before_verification_is_migrated_and_verified_on_first_use(
             s.vectors(2, MODEL)
         stats = verified_stats(s)[0]
     assert stats[name] is None and sum(v is not None for v in stats.values()) == 1
+
+
+def test_damaged_text_cache_entries_are_encoded_again_not_searched_with(store):
+    from test_store import CountingEncoder
+
+    encoder = CountingEncoder()
+    good = store.text_vectors(encoder, ["a dog", "a cat", "a bird"])
+    store.conn.execute("UPDATE text_cache SET vector = ? WHERE text = 'a dog'", (np.full(encoder.dim, np.nan, np.float32).tobytes(),))
+    store.conn.execute("UPDATE text_cache SET vector = ? WHERE text = 'a cat'", (b"\0" * 7,))
+    again = store.text_vectors(encoder, ["a dog", "a cat", "a bird"])
+    assert encoder.calls[-1] == ["a cat", "a dog"] and np.isfinite(again).all()
+    np.testing.assert_array_equal(again[2], good[2])  # the intact entry is still used
+    assert np.isfinite(store.text_vectors(encoder, ["a dog"])).all() and len(encoder.calls) == 2  # replaced in the cache

@@ -220,8 +220,8 @@ class ReadMixin:
                     f"SELECT text, vector FROM text_cache WHERE model = ? AND text IN ({','.join('?' * len(chunk))})",
                     (rows[0][0], *chunk),
                 ):
-                    vector = np.frombuffer(blob, np.float32)
-                    if vector.shape == (encoder.dim,):
+                    vector = _cached_vector(blob, encoder.dim)
+                    if vector is not None:
                         found[text] = vector
         missing = sorted({t for t in texts if t not in found})
         if missing:
@@ -243,6 +243,15 @@ class _VideoView:
 
     def __init__(self, version, frames, vectors, index):
         self.version, self.frames, self.vectors, self.index = version, frames, vectors, index
+
+
+def _cached_vector(blob: object, dim: int) -> np.ndarray | None:
+    """A cached text embedding; None when the entry is unusable (wrong size, NaN or inf): it is
+    then encoded again and replaced, never searched with."""
+    if not isinstance(blob, bytes) or len(blob) != 4 * dim:
+        return None
+    vector = np.frombuffer(blob, np.float32)
+    return vector if np.isfinite(vector).all() else None
 
 
 def _as_query(query: np.ndarray) -> np.ndarray:
