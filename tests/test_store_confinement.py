@@ -1,6 +1,7 @@
 """Nothing read from the store's SQLite file makes longvid read or delete outside the store: rows
-crafted to name a segment or archive index file outside it ('../x', an absolute path) or a video
-path that is not absolute and normalised ('../../etc/passwd', DIR/../x) are refused with a
+crafted to name a segment or archive index file outside it ('../x', an absolute path), a video
+path that is not absolute and normalised ('../../etc/passwd', DIR/../x) or a fingerprint that is
+not one (it names a video that has no remembered path) are refused with a
 one-line error, `store check` reports them and `store check --repair` drops the rows, never the
 files they name. Real archive (two generated videos), real store, longvid's tiny CLIP, the CLI
 run in-process."""
@@ -57,6 +58,10 @@ def _craft(store, root, tmp_path, row):
             "size_bytes, sha256, created_at) VALUES (1, 'hnsw', '{\"kind\": \"hnsw\"}', ?, ?, 64, ?, ?, 8, ?, 0)",
             (name, count, top, segments, "0" * 64),
         )
+    elif row.startswith("fingerprint"):  # used as the video's name where no path is remembered
+        name = "../../etc/passwd"
+        conn.execute("UPDATE videos SET fingerprint = ? WHERE id = ?", (name, red))
+        conn.execute("DELETE FROM video_paths WHERE video_id = ?", (red,))
     else:  # one more remembered path of the red star's video, the most recently seen
         name = "../../etc/passwd" if row == "video ../../etc/passwd" else f"{root}/../outside.mp4"
         conn.execute(
@@ -94,7 +99,8 @@ def _run(args, store, outside, want, refused_row=None):
     return out
 
 
-ROWS = ["segment ../x", "segment /abs", "archive ../x", "archive /abs", "video ../../etc/passwd", "video DIR/../x"]
+ROWS = ["segment ../x", "segment /abs", "archive ../x", "archive /abs", "video ../../etc/passwd", "video DIR/../x",
+        "fingerprint ../../etc/passwd"]
 
 
 @pytest.mark.parametrize("row", ROWS)

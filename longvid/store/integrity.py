@@ -9,8 +9,8 @@ reports it and `store check --repair` drops the row (never the file it names).
 
 Contents. Each vector file's size and SHA-256 are recorded when it is written, with its identity
 (size, mtime, ctime, inode) in ``verified_stat``. A read whose file still shows that identity
-trusts it (a write, truncation, copy or replacement changes the ctime, which no tool can set
-back); any other file is hashed and its vectors checked for NaN/inf once, and the new identity
+trusts it (a write, truncation, copy or replacement changes the ctime, which tools cannot set
+back as they can the mtime); any other file is hashed and its vectors checked for NaN/inf once, and the new identity
 remembered. So a 1 GB archive index is hashed once after a store is copied or upgraded, not on
 every search, and damage never turns into a silently wrong result.
 """
@@ -59,18 +59,26 @@ def is_fingerprint(digest: object) -> bool:
     return isinstance(digest, str) and FINGERPRINT.fullmatch(digest) is not None
 
 
+def bad_path(video_id: int, path: object) -> str:
+    return f"video #{video_id} is remembered at {path!r}, not an absolute normalised path"
+
+
+def bad_fingerprint(video_id: int, digest: object) -> str:
+    return f"video #{video_id} has the fingerprint {digest!r}, not one the store writes"
+
+
 def check_video_row(root: Path, video_id: int, fingerprint: object, paths: tuple) -> None:
     """Refuse a video row whose fingerprint or remembered paths the store would never write (callers
     open those paths, and fall back to the fingerprint where no path is known)."""
     if not is_fingerprint(fingerprint):
-        raise StoreCorruptError(f"store {root}: video #{video_id} has the fingerprint {fingerprint!r}, not one the store writes", DROP_ROW)
+        raise StoreCorruptError(f"store {root}: {bad_fingerprint(video_id, fingerprint)}", DROP_ROW)
     for path in paths:
         check_video_path(root, video_id, path)
 
 
 def check_video_path(root: Path, video_id: int, path: object) -> None:
     if not is_video_path(path):
-        raise StoreCorruptError(f"store {root}: video #{video_id} is remembered at {path!r}, not an absolute normalised path", DROP_ROW)
+        raise StoreCorruptError(f"store {root}: {bad_path(video_id, path)}", DROP_ROW)
 
 
 def identity(st: os.stat_result) -> str:
@@ -175,7 +183,11 @@ class IntegrityMixin:
         if fresh:
             if not all_finite(index_float_tables(index)):
                 raise damaged("holds NaN or infinite values")
-            if identity(path.stat()) != seen:
+            try:
+                unchanged = identity(path.stat()) == seen
+            except OSError:
+                unchanged = False
+            if not unchanged:
                 raise damaged("changed while it was being read")
             if seen != record.verified_stat:
                 self._remember_verified("archive_indexes", record.id, record.sha256, seen)
@@ -197,10 +209,10 @@ class IntegrityMixin:
         problems, paths, videos = [], [], []
         for path, video_id in self._query("SELECT path, video_id FROM video_paths ORDER BY video_id, path"):
             if not is_video_path(path):
-                problems.append(f"video #{video_id} is remembered at {path!r}, not an absolute normalised path")
+                problems.append(bad_path(video_id, path))
                 paths.append(path)
         for video_id, digest in self._query("SELECT id, fingerprint FROM videos ORDER BY id"):
             if not is_fingerprint(digest):
-                problems.append(f"video #{video_id} has the fingerprint {digest!r}, not one the store writes")
+                problems.append(bad_fingerprint(video_id, digest))
                 videos.append(video_id)
         return problems, paths, videos
