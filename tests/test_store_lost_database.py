@@ -44,7 +44,8 @@ def test_lost_database_beside_segments_is_damage_not_an_empty_store(tmp_path, ho
     with pytest.raises(StoreCorruptError) as info:
         Store.open(root)
     message = str(info.value)
-    assert str(root / "store.sqlite3") in message and "gc" not in message and "\n" not in message
+    assert message.startswith(f"store database {root / 'store.sqlite3'} {'is missing' if how == 'missing' else 'is empty (0 bytes)'}")
+    assert "it is damaged" in message and "gc" not in message and "\n" not in message
     for args in (["store", "check"], ["store", "gc"], ["store", "info"]):
         code, out, err = run_cli(*args, "--store", root)
         assert code == 1 and out == "" and err.startswith("error: store database") and err.count("\n") == 1, (args, out, err)

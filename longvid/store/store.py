@@ -48,8 +48,12 @@ class Store(ReadMixin, WriteMixin, MaintenanceMixin, ArchiveIndexMixin, BatchMix
         self._recipe_indexes: dict = {}  # per model: its archive index (HNSW, IVF-PQ), mapped; archive_index.py
         self._tail_indexes: dict = {}  # per model: flat index over segments newer than its archive index
         self._model_rows: dict[str, tuple[int, int]] = {}
-        if not self.db_file.exists():
-            self._refuse_lost_database("is missing")
+        try:
+            size = self.db_file.stat().st_size
+        except FileNotFoundError:
+            size = None
+        if not size:
+            self._refuse_lost_database("is missing" if size is None else "is empty (0 bytes)")
         try:
             self.conn = sqlite3.connect(self.db_file, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         except sqlite3.Error as exc:
