@@ -237,6 +237,26 @@ def test_checksums_are_verified_once_per_file_and_remembered(store, monkeypatch)
             s.search_archive(MODEL, unit(CENTERS[:2]), 10)
 
 
+def test_damage_under_an_unchanged_identity_is_found_by_check_and_then_fails_every_read(store):
+    """A bit flipped on disk changes no timestamp: reads trust the file until `store check`, which
+    hashes every file, finds it and stops trusting it."""
+    from longvid.store.integrity import identity
+
+    fill(store, videos=2)
+    seg_id, name = store.conn.execute("SELECT id, file FROM segments WHERE video_id = 2").fetchone()
+    path = store.root / name
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    path.write_bytes(bytes(data))
+    store.conn.execute("UPDATE segments SET verified_stat = ? WHERE id = ?", (identity(path.stat()), seg_id))
+    with Store.open(store.root) as s:
+        s.vectors(2, MODEL)  # the limit of trusting an unchanged identity
+        assert not s.check().ok
+    with Store.open(store.root) as s:
+        with pytest.raises(StoreCorruptError, match="does not match its checksum"):
+            s.vectors(2, MODEL)
+
+
 def test_a_store_from_before_verification_is_migrated_and_verified_on_first_use(tmp_path):
     root = tmp_path / "store"
     with Store.open(root) as s:

@@ -193,9 +193,9 @@ class IntegrityMixin:
                 self._remember_verified("archive_indexes", record.id, record.sha256, seen)
         return index
 
-    def _remember_verified(self, table: str, row_id: int, sha256: str, verified: str) -> None:
-        """Remember that a file with this identity matched its row (best effort: a store that is
-        locked or read-only verifies it again next time)."""
+    def _remember_verified(self, table: str, row_id: int, sha256: str, verified: str | None) -> None:
+        """Remember that a file with this identity matched its row, or (None) that none is known
+        to (best effort: a store that is locked or read-only verifies it again next time)."""
         try:
             with self.transaction() as c:
                 c.execute(f"UPDATE {table} SET verified_stat = ? WHERE id = ? AND sha256 = ?", (verified, row_id, sha256))

@@ -23,7 +23,8 @@ class MaintenanceMixin:
         """SQLite ``integrity_check`` and foreign keys; every file name inside the store and every
         video path absolute and normalised; every segment present, unchanged (SHA-256), readable
         by FAISS, finite, holding exactly its run's frame ids; run counts consistent. Files found
-        good are remembered as verified (integrity.py)."""
+        good are remembered as verified (integrity.py), damaged ones as not (damage that left a
+        file's identity as it was, such as a bit flipped on disk, then fails every read too)."""
         report = CheckReport(db_file=str(self.db_file))
         with self.errors():
             result = [r[0] for r in self.conn.execute("PRAGMA integrity_check").fetchall()]
@@ -62,6 +63,7 @@ class MaintenanceMixin:
             except StoreCorruptError as exc:
                 report.problems.append(f"run {run_id}: {exc.message}")
                 report.damaged_runs.append(run_id)
+                self._remember_verified("segments", segment_row[0], segment_row[5], None)  # reads verify it again, and fail
                 continue
             ids = {r[0] for r in self._query("SELECT id FROM frames WHERE run_id = ?", (run_id,))}
             if ids != set(segment.ids.tolist()):
@@ -84,6 +86,7 @@ class MaintenanceMixin:
             except StoreCorruptError as exc:
                 report.problems.append(exc.message)
                 report.damaged_archive_indexes.append(record.id)
+                self._remember_verified("archive_indexes", record.id, record.sha256, None)
         return {r.file for r in records}
 
     def _segment_files(self) -> list[str]:
