@@ -73,18 +73,6 @@ def resolve_scope(target: str | os.PathLike | None, config: PipelineConfig) -> S
     return Scope(configured, key)
 
 
-def videos_under(store, folder: str) -> dict[int, str]:
-    """Videos with a remembered path under ``folder`` -> that path (the most recently seen)."""
-    low = folder.rstrip(os.sep) + os.sep
-    high = low[:-1] + chr(ord(os.sep) + 1)
-    out: dict[int, str] = {}
-    for path, video_id in store._query(
-        "SELECT path, video_id FROM video_paths WHERE path >= ? AND path < ? ORDER BY seen_at DESC", (low, high)
-    ):
-        out.setdefault(video_id, path)
-    return out
-
-
 def search_archive(
     target: str | os.PathLike | None,
     query: str,
@@ -121,7 +109,7 @@ def search_archive(
                 f"no video in {store.root} is indexed with model {encoder.model_id}",
                 "index the folder with this model first (`longvid index DIR --model ...`), or search with the model it was indexed with",
             )
-        where = None if scope.folder is None else videos_under(store, scope.folder)
+        where = None if scope.folder is None else store.videos_under(scope.folder)
         if where is not None and not where:
             raise NotIndexedError(f"no video under {scope.folder} is indexed in {store.root}", f"run `longvid index {scope.folder}` first")
         query_started = time.perf_counter()
