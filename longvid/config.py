@@ -98,6 +98,7 @@ class SearchConfig:
     moments: int = 5  # moments returned
     smooth_s: float = 5.0  # Gaussian spread of frame scores over time before selection (0: off)
     smooth: str = "max"  # "max": peaks keep their height (short needles stay first); "mean": average
+    combine: str = "mean"  # the question's phrases: "mean" (all should show), "max" (any one will do), "min"
 
     def __post_init__(self) -> None:
         from .search.cold import COLD_SEARCHES  # light: names only
@@ -109,6 +110,7 @@ class SearchConfig:
         _check(self.moments >= 1, "search.moments", self.moments, "at least 1")
         _check(self.smooth_s >= 0, "search.smooth_s", self.smooth_s, "0 (off) or more seconds")
         _check(self.smooth in ("max", "mean"), "search.smooth", self.smooth, "'max' or 'mean'")
+        _check(self.combine in ("mean", "max", "min"), "search.combine", self.combine, "'mean', 'max' or 'min'")
 
 
 @dataclass(frozen=True)

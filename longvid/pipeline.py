@@ -276,7 +276,7 @@ class Pipeline:
             with _timed(cost, "search"):
                 stored, vectors = self.store.vectors(record.id, encoder.model_id)
                 times = stored.pts_s
-                scores = frame_scores(vectors, text_vectors)
+                scores = frame_scores(vectors, text_vectors, combine=cfg.combine)
                 scenes = self.store.scenes(record.id, encoder.model_id)
                 selection = self._select(times, scores, scenes)
             cost.frames_from_store = len(times)
@@ -335,7 +335,7 @@ class Pipeline:
 
             raise NotIndexedError(f"{video} cannot be read and is not indexed", "make the file readable or index it first")
         encoder, store, cfg = self.encoder, self.store, self.config
-        scorer = incremental_scorer(text_vectors)
+        scorer = incremental_scorer(text_vectors, combine=cfg.search.combine)
         size = decode_size(cfg, encoder)
         known_t = known_s = None
         scenes: list[Scene] = []
