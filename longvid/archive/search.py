@@ -75,13 +75,19 @@ def resolve_scope(target: str | os.PathLike | None, config: PipelineConfig) -> S
 
 def videos_under(store, folder: str) -> dict[int, str]:
     """Videos with a remembered path under ``folder`` -> that path (the most recently seen)."""
+    from ..filenames import from_sql, is_utf8
+
     low = folder.rstrip(os.sep) + os.sep
     high = low[:-1] + chr(ord(os.sep) + 1)
+    # Names that are not UTF-8 are stored as BLOBs of their bytes (longvid.filenames), which sort
+    # after every TEXT: the same range once more in bytes finds them.
+    ranges = [(os.fsencode(low), os.fsencode(high))] + ([(low, high)] if is_utf8(low) else [])
+    where = " OR ".join(["(path >= ? AND path < ?)"] * len(ranges))
     out: dict[int, str] = {}
     for path, video_id in store._query(
-        "SELECT path, video_id FROM video_paths WHERE path >= ? AND path < ? ORDER BY seen_at DESC", (low, high)
+        f"SELECT path, video_id FROM video_paths WHERE {where} ORDER BY seen_at DESC", tuple(v for r in ranges for v in r)
     ):
-        out.setdefault(video_id, path)
+        out.setdefault(video_id, from_sql(path))
     return out
 
 

@@ -67,13 +67,14 @@ def ask(
 def choose_video(folder: Path, question: str, pipe, as_json: bool) -> tuple[Path, dict]:
     """The archive's best-matching video for the question (said on stderr unless --json)."""
     from ..archive.search import best_video
+    from ..filenames import printable
     from ..indexing import check_query
 
     path, found = best_video(folder, check_query(question), config=pipe.config, encoder=pipe.encoder)
     best = next(m for m in found.moments if m.video == path)
     if not as_json:
         stderr_console().print(
-            f"chose {path} (best match {best.score:.3f} at {fmt_time(best.peak_s)} among {found.videos_in_scope} indexed videos)",
+            f"chose {printable(path)} (best match {best.score:.3f} at {fmt_time(best.peak_s)} among {found.videos_in_scope} indexed videos)",
             highlight=False, markup=False, soft_wrap=True,
         )
     return Path(path), {"chosen_video": path, "search": found.to_dict()}

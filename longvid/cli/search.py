@@ -52,22 +52,24 @@ def _search_archive(scope: str | None, query: str, k: int, config, as_json: bool
 
     import os
 
+    from ..filenames import printable
+
     out = stdout_console()
-    where = "the whole store" if result.scope == "store" else result.scope
+    where = "the whole store" if result.scope == "store" else printable(result.scope)
     out.print(f"{where}: {result.query!r}", soft_wrap=True, highlight=False, markup=False)
     paths = [m.video or "?" for m in result.moments]
     base = os.path.commonpath(paths) if paths and all(os.path.isabs(p) for p in paths) else ""
     if base in paths:  # one video: name it relative to its folder
         base = os.path.dirname(base)
     if base:
-        out.print(f"videos under {base}", style="dim", soft_wrap=True, highlight=False, markup=False)
+        out.print(f"videos under {printable(base)}", style="dim", soft_wrap=True, highlight=False, markup=False)
     table = Table(box=None, pad_edge=False)
     for name in ("#", "start", "end", "best frame", "score", "scene", "video"):
         table.add_column(name, justify="right" if name in ("#", "score", "scene") else "left", no_wrap=name == "video")
     for rank, (m, path) in enumerate(zip(result.moments, paths), 1):
         table.add_row(
             str(rank), fmt_time(m.start_s), fmt_time(m.end_s), fmt_time(m.peak_s), f"{m.score:.4f}",
-            "-" if m.scene_index is None else str(m.scene_index), os.path.relpath(path, base) if base else path,
+            "-" if m.scene_index is None else str(m.scene_index), printable(os.path.relpath(path, base) if base else path),
         )
     out.print(table)
     index = "exact" if result.index == "exact" else f"{result.index} index over {result.vectors_indexed} vectors + {result.vectors_exact} exact"
@@ -95,8 +97,10 @@ def _search_video(video: Path, query: str, k: int, config, as_json: bool) -> Non
         return
     from rich.table import Table
 
+    from ..filenames import printable
+
     out = stdout_console()
-    out.print(f"{video}: {result.query!r}", soft_wrap=True, highlight=False, markup=False)
+    out.print(f"{printable(str(video))}: {result.query!r}", soft_wrap=True, highlight=False, markup=False)
     table = Table(box=None, pad_edge=False)
     for name in ("#", "start", "end", "best frame", "score", "scene"):
         table.add_column(name, justify="right" if name in ("#", "score", "scene") else "left")

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import ModelMismatchError, StoreCorruptError, StoreError, StoreLockedError, VideoInputError
+from ..filenames import from_sql, to_sql
 from . import schema
 from .archive_index import ArchiveIndexMixin
 from .batch import BatchMixin
@@ -143,7 +144,9 @@ class Store(ReadMixin, WriteMixin, MaintenanceMixin, ArchiveIndexMixin, BatchMix
         )
         if not rows:
             return None
-        paths = tuple(p for (p,) in self._query("SELECT path FROM video_paths WHERE video_id = ? ORDER BY seen_at DESC", (rows[0][0],)))
+        paths = tuple(
+            from_sql(p) for (p,) in self._query("SELECT path FROM video_paths WHERE video_id = ? ORDER BY seen_at DESC", (rows[0][0],))
+        )
         return VideoRecord(*rows[0], paths=paths)
 
     def find_video(self, fingerprint: str | Fingerprint) -> VideoRecord | None:
@@ -174,7 +177,7 @@ class Store(ReadMixin, WriteMixin, MaintenanceMixin, ArchiveIndexMixin, BatchMix
         rows = self._query(
             "SELECT p.video_id, v.fingerprint, p.size_bytes, p.mtime_ns, p.ctime_ns, p.inode FROM video_paths p "
             "JOIN videos v ON v.id = p.video_id WHERE p.path = ?",
-            (key,),
+            (to_sql(key),),
         )
         if rows and now is not None and tuple(rows[0][2:]) == now:
             return self.get_video(rows[0][0]), Fingerprint(rows[0][1], *rows[0][2:])
