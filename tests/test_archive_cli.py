@@ -10,6 +10,7 @@ import shutil
 
 import pytest
 from cli_run import run_cli
+from tiny_clip import tiny_clip_dir  # noqa: F401
 
 from longvid.cli import main
 from longvid.embed.resolve import TINY_MODEL_DIR
@@ -185,3 +186,48 @@ def test_file_names_that_are_not_utf8_are_indexed_searched_and_printed(archive, 
     assert code == 0 and out.splitlines()[3].split()[-1] == "red-star-\\xff.mp4"
     code, out, err = run_cli("ask", folder, "when does the red star appear?", "--preset", "tiny", "--store", store)
     assert code == 0 and f"chose {folder}/red-star-\\xff.mp4" in err
+
+
+def test_search_ask_and_eval_use_the_model_the_videos_were_indexed_with(indexed, tmp_path):
+    """No --model/--encoder/--preset: the store's model (the tiny one here), not the default
+    preset's, which is not there (the tests run with HF_HUB_OFFLINE=1)."""
+    root, truths, store = indexed
+    red, needle = truths[("red", "star")]
+    for scope in ([root], [store], [], [red]):  # a folder, a store folder, the whole --store, one video
+        code, out, err = run_cli("search", *scope, "a red star", "--store", store, "--json")
+        assert code == 0 and err == "", (scope, err)
+        found = json.loads(out)
+        assert found["model_id"].startswith("open_clip:tiny-clip@") and found["config"]["embed"]["model"] == "tiny"
+        assert found["moments"][0]["start_s"] < needle.end_s and needle.start_s < found["moments"][0]["end_s"]
+    green, _ = truths[("green", "circle")]
+    code, out, err = run_cli("ask", root, "when does the green circle appear?", "--answerer", "grounding", "--store", store, "--json")
+    assert code == 0, err
+    assert json.loads(out)["archive"]["chosen_video"] == str(green)
+    items = tmp_path / "items.jsonl"
+    items.write_text(json.dumps({"video": str(red), "question": "when does the red star appear?", "gold_s": [needle.start_s + 0.5]}) + "\n")
+    code, out, err = run_cli("eval", items, "--strategy", "topk", "--frames", 4, "--store", store, "--json")
+    assert code == 0, err
+    assert json.loads(out)["items"][0]["f1"] > 0
+
+
+def test_with_several_models_the_one_most_videos_have_is_chosen_and_said(indexed, tmp_path, tiny_clip_dir):
+    root, truths, store = indexed
+    copy = tmp_path / "store"
+    shutil.copytree(store, copy)
+    blue, _ = truths[("blue", "triangle")]  # the one in more/
+    code, _, err = run_cli("index", blue, "--model", tiny_clip_dir, "--store", copy)  # a second model, one video
+    assert code == 0, err
+    code, out, err = run_cli("search", root, "a red star", "--store", copy, "--json")
+    assert code == 0 and json.loads(out)["model_id"].startswith("open_clip:tiny-clip@")
+    assert err.count("\n") == 1 and "most of these videos are indexed with (3)" in err
+    assert "also indexed with: open_clip:tiny-a@" in err and "(1 videos); choose one with --model" in err
+    # in more/ both models have the one video: the tie goes to the model its id can load
+    code, out, err = run_cli("search", root / "more", "a blue triangle", "--store", copy, "--json")
+    assert code == 0 and json.loads(out)["model_id"].startswith("open_clip:tiny-clip@")
+    code, out, err = run_cli("search", root / "more", "a blue triangle", "--model", tiny_clip_dir, "--store", copy, "--json")
+    assert code == 0 and json.loads(out)["model_id"].startswith("open_clip:tiny-a@") and err == ""  # named: it wins
+    only_local = tmp_path / "local-only"
+    assert run_cli("index", blue, "--model", tiny_clip_dir, "--store", only_local)[0] == 0
+    code, out, err = run_cli("search", blue, "a blue triangle", "--store", only_local)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("error: 1 videos here are indexed with open_clip:tiny-a@") and "pass that folder with --model" in err

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ._app import app, print_json, stdout_console
-from .index import PRESET_HELP, STORE_HELP
+from .index import DEFAULT_PRESET_HELP, STORE_HELP, indexed_encoder
 
 
 @app.command("eval")
@@ -21,7 +21,7 @@ def eval_command(
         None, "--strategy", help="uniform, topk, bolt, aks, scene (over a full index), or tstar (cold search) (default: the preset's).",
     ),
     frames: Optional[int] = typer.Option(None, "--frames", help="Frame budget: frames selected per question (default: the preset's)."),
-    preset: str = typer.Option("default", "--preset", help=PRESET_HELP),
+    preset: Optional[str] = typer.Option(None, "--preset", help=DEFAULT_PRESET_HELP),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="Frame/text encoder: tiny, open_clip:NAME/TAG, hf:REPO or a folder (default: the preset's)."),
     store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP + " Not with --cold.", readable=False),
     cold: bool = typer.Option(
@@ -53,11 +53,13 @@ def eval_command(
         from ..errors import InvalidArgumentError
 
         raise InvalidArgumentError(f"--tolerance-s {tolerance_s} is invalid", "expected 0 or more seconds")
-    config = PipelineConfig.from_preset(preset).with_overrides(
+    config = PipelineConfig.from_preset(preset or "default").with_overrides(
         {"embed": {"model": encoder, "device": device}, "store": {"path": str(store) if store else None}},
         source="command line",
     )
     parsed = read_annotations(annotations)  # a bad line fails here, before any model loads
+    if encoder is None and preset is None and not cold and strategy != "tstar":  # the model the videos were indexed with
+        config = indexed_encoder(config, videos=sorted({item.video for item in parsed}))
     from ..progress import progress_bar
 
     with progress_bar("evaluating", total=len(parsed), unit="items") as bar:

@@ -11,6 +11,10 @@ from ._app import app, fmt_time, print_json, stderr_console, stdout_console
 
 STORE_HELP = "Store folder (default: $LONGVID_STORE, else the platform's cache folder)."
 PRESET_HELP = "Pipeline preset name (pipelines/NAME.toml) or a .toml path."
+DEFAULT_PRESET_HELP = (
+    "Pipeline preset name (pipelines/NAME.toml) or a .toml path [default: default; without it (and without a model "
+    "option) the encoder is the one the videos were indexed with]."
+)
 
 
 def pipeline_config(preset: str | None, **flags):
@@ -20,6 +24,22 @@ def pipeline_config(preset: str | None, **flags):
 
     config = PipelineConfig.from_preset(preset) if preset else PipelineConfig()
     return with_overrides(config, **flags)
+
+
+def indexed_encoder(config, *, target=None, videos=None):
+    """``config`` with the encoder the videos in scope were indexed with (a folder or store
+    ``target``, or ``videos``), when the store has them; for commands given no --model/--encoder
+    and no --preset. A choice among several models is said on stderr."""
+    from ..archive.models import indexed_model
+    from ..indexing import with_overrides
+
+    choice = indexed_model(config, target=target, videos=videos)
+    if choice is None:
+        return config
+    note = choice.note()
+    if note:
+        stderr_console().print(note, highlight=False, markup=False, soft_wrap=True)
+    return with_overrides(config, model=choice.spec)
 
 
 @app.command()

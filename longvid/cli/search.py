@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ._app import app, fmt_time, print_json, stderr_console, stdout_console
-from .index import PRESET_HELP, STORE_HELP, pipeline_config
+from .index import DEFAULT_PRESET_HELP, STORE_HELP, indexed_encoder, pipeline_config
 
 
 @app.command()
@@ -21,7 +21,7 @@ def search(
     k: Optional[int] = typer.Option(None, "-k", "--top", help="Moments to return [default: 5]."),
     model: Optional[str] = typer.Option(None, "--model", help="Encoder: tiny, open_clip:NAME/TAG, hf:REPO, or a model folder."),
     store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP, readable=False),
-    preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
+    preset: Optional[str] = typer.Option(None, "--preset", help=DEFAULT_PRESET_HELP),
     fps: Optional[float] = typer.Option(None, "--fps", help="Sampling rate if the video must be indexed first."),
     mode: Optional[str] = typer.Option(None, "--mode", help="exact or keyframes, if the video must be indexed first."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for programs."),
@@ -35,7 +35,10 @@ def search(
     check_query(query)  # before loading anything
     config = pipeline_config(preset, fps=fps, mode=mode, model=model, store=str(store) if store else None)
     k = k if k is not None else config.search.moments
-    if scope is None or Path(scope).is_dir():
+    archive = scope is None or Path(scope).is_dir()
+    if model is None and preset is None:  # search with the model the videos were indexed with
+        config = indexed_encoder(config, target=scope) if archive else indexed_encoder(config, videos=[scope])
+    if archive:
         _search_archive(scope, query, k, config, as_json)
     else:
         _search_video(Path(scope), query, k, config, as_json)
