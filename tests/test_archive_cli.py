@@ -208,6 +208,9 @@ def test_search_ask_and_eval_use_the_model_the_videos_were_indexed_with(indexed,
     code, out, err = run_cli("eval", items, "--strategy", "topk", "--frames", 4, "--store", store, "--json")
     assert code == 0, err
     assert json.loads(out)["items"][0]["f1"] > 0
+    (tmp_path / "empty").mkdir()  # nothing indexed there: said as such, not as a model missing from the hub cache
+    code, out, err = run_cli("search", tmp_path / "empty", "a red star", "--store", store)
+    assert code == 2 and err == f"error: no video under {tmp_path / 'empty'} is indexed in {store}; run `longvid index {tmp_path / 'empty'}` first\n"
 
 
 def test_with_several_models_the_one_most_videos_have_is_chosen_and_said(indexed, tmp_path, tiny_clip_dir):

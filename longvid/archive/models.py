@@ -59,8 +59,9 @@ def spec_for(model_id: str) -> str | None:
 
 def indexed_model(config, *, target: str | os.PathLike | None = None, videos: list[str] | None = None) -> ModelChoice | None:
     """The model the videos in scope were indexed with: those of ``target`` (a folder or a store
-    folder; None = the whole store of ``config``), or ``videos`` (files). None when the store
-    holds none of them (the caller goes on with its configured encoder and says what is missing)."""
+    folder; None = the whole store of ``config``), or ``videos`` (files). None when there is no
+    store, or none of ``videos`` is in it (the caller goes on with its configured encoder); a
+    ``target`` with no indexed video is ``NotIndexedError`` (searching it needs one)."""
     from ..store import DB_NAME, Store
     from .search import resolve_scope, videos_under
 
@@ -76,17 +77,18 @@ def indexed_model(config, *, target: str | os.PathLike | None = None, videos: li
             ids = sorted({v.id for v in (_stored(store, p) for p in videos) if v is not None})
         else:
             ids = None if folder is None else sorted(videos_under(store, folder))
-        if ids == []:
-            return None
-        ranked = _models(store, ids)
+        ranked = _models(store, ids) if ids != [] else []
+    if not ranked and videos is None:
+        where = f" under {folder}" if folder is not None else ""
+        raise NotIndexedError(f"no video{where} is indexed in {root}", f"run `longvid index {folder or 'DIR'}` first")
     if not ranked:
         return None
     (model_id, count), others = ranked[0], ranked[1:]
     spec = spec_for(model_id)
     if spec is None:
-        where = "the store" if ids is None else f"{len(ids)} videos here"
+        where = "in the store" if ids is None else "here"
         raise NotIndexedError(
-            f"{where} are indexed with {model_id}, a model from a local folder that its id does not name",
+            f"{count} videos {where} are indexed with {model_id}, a model from a local folder that its id does not name",
             "pass that folder with --model (or --encoder for ask/eval)",
         )
     return ModelChoice(model_id, spec, count, others)
