@@ -22,7 +22,7 @@ def eval_command(
     ),
     frames: Optional[int] = typer.Option(None, "--frames", help="Frame budget: frames selected per question (default: the preset's)."),
     preset: Optional[str] = typer.Option(None, "--preset", help=DEFAULT_PRESET_HELP),
-    encoder: Optional[str] = typer.Option(None, "--encoder", help="Frame/text encoder: tiny, open_clip:NAME/TAG, hf:REPO or a folder (default: the preset's)."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help="Frame/text encoder: tiny, open_clip:NAME/TAG, hf:REPO or a folder (default: the one the videos were indexed with, else the preset's)."),
     store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP + " Not with --cold.", readable=False),
     cold: bool = typer.Option(
         False, "--cold", help="Search each video in a fresh temporary store (T*), no full index; implied by --strategy tstar.",

@@ -19,7 +19,9 @@ def search(
     ),
     query: Optional[str] = typer.Argument(None, help="What to look for, in words.", show_default=False),
     k: Optional[int] = typer.Option(None, "-k", "--top", help="Moments to return [default: 5]."),
-    model: Optional[str] = typer.Option(None, "--model", help="Encoder: tiny, open_clip:NAME/TAG, hf:REPO, or a model folder."),
+    model: Optional[str] = typer.Option(
+        None, "--model", help="Encoder: tiny, open_clip:NAME/TAG, hf:REPO, or a model folder (default: the one the videos were indexed with).",
+    ),
     store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP, readable=False),
     preset: Optional[str] = typer.Option(None, "--preset", help=DEFAULT_PRESET_HELP),
     fps: Optional[float] = typer.Option(None, "--fps", help="Sampling rate if the video must be indexed first."),
