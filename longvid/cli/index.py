@@ -12,8 +12,8 @@ from ._app import app, fmt_time, print_json, stderr_console, stdout_console
 STORE_HELP = "Store folder (default: $LONGVID_STORE, else the platform's cache folder)."
 PRESET_HELP = "Pipeline preset name (pipelines/NAME.toml) or a .toml path."
 DEFAULT_PRESET_HELP = (
-    "Pipeline preset name (pipelines/NAME.toml) or a .toml path [default: default; without it (and without a model "
-    "option) the encoder is the one the videos were indexed with]."
+    "Pipeline preset name (pipelines/NAME.toml) or a .toml path (default: default; without a preset and without a "
+    "model option, the encoder is the one the videos were indexed with)."
 )
 
 
