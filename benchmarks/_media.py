@@ -129,28 +129,31 @@ def warm(path: Path) -> None:
             pass
 
 
-def needle_videos(folder: Path, count: int, lo_min: float, hi_min: float, first_seed: int) -> list:
+def needle_videos(folder: Path, count: int, lo_min: float, hi_min: float, first_seed: int, planner=None,
+                  prefix: str = "needle") -> list:
     """``count`` known-answer needle videos (seeds ``first_seed`` + i) made once and cached in
     ``folder``: [(path, GroundTruth)]. Durations are spread evenly over [lo_min, hi_min] minutes
-    and shuffled (seeded), so that a partial run still mixes short and long videos."""
+    and shuffled (seeded), so that a partial run still mixes short and long videos. ``planner``
+    (``seed, duration_s -> VideoSpec``; default ``plan_needle_video``) plans each video."""
     import time
 
     import numpy as np
 
     from longvid.synth import GroundTruth, generate_video, plan_needle_video, truth_path
 
+    planner = planner or plan_needle_video
     spread = np.linspace(lo_min, hi_min, count) if count > 1 else np.array([lo_min])
     minutes_each = np.random.default_rng(first_seed).permutation(spread)
     folder.mkdir(parents=True, exist_ok=True)
     videos = []
     for i, minutes in enumerate(round(float(m), 2) for m in minutes_each):
         seed = first_seed + i
-        path = folder / f"needle_{seed}_{minutes:g}min.mp4"
+        path = folder / f"{prefix}_{seed}_{minutes:g}min.mp4"
         if path.is_file() and truth_path(path).is_file():
             truth = GroundTruth.load(truth_path(path))
         else:
             started = time.perf_counter()
-            truth = generate_video(path, plan_needle_video(seed, minutes * 60.0))
+            truth = generate_video(path, planner(seed, minutes * 60.0))
             print(f"  generated {path.name}: {truth.video['frame_count']} frames in {time.perf_counter() - started:.0f} s",
                   flush=True)
         videos.append((path, truth))

@@ -92,7 +92,7 @@ class StoreConfig:
 
 @dataclass(frozen=True)
 class SearchConfig:
-    strategy: str = "topk"  # uniform | topk | bolt | aks | scene (topk: best in benchmarks/haystack.py)
+    strategy: str = "topk"  # uniform | topk | bolt | aks | aks-z | scene (topk: best in benchmarks/haystack.py)
     frames: int = 32  # frame budget handed to the video LLM
     decouple: bool = True  # score the question's object/action phrases separately (QuoTA)
     moments: int = 5  # moments returned
@@ -100,9 +100,10 @@ class SearchConfig:
     smooth: str = "max"  # "max": peaks keep their height (short needles stay first); "mean": average
 
     def __post_init__(self) -> None:
+        from .search.cold import COLD_SEARCHES  # light: names only
         from .select import STRATEGIES  # light: NumPy and the registry
 
-        names = [*STRATEGIES.names(), "tstar"]  # tstar: the cold search, topk over stored frames
+        names = [*STRATEGIES.names(), *COLD_SEARCHES]  # cold searches: topk over stored frames
         _check(self.strategy in names, "search.strategy", self.strategy, f"one of {', '.join(names)}")
         _check(self.frames >= 1, "search.frames", self.frames, "at least 1 frame")
         _check(self.moments >= 1, "search.moments", self.moments, "at least 1")
@@ -113,7 +114,7 @@ class SearchConfig:
 @dataclass(frozen=True)
 class TokenConfig:
     budget: int = 2048  # visual tokens handed to the LLM in total
-    method: str = "hybrid"  # "pool" | "kcenter" | "relevance" | "hybrid"
+    method: str = "hybrid"  # "pool" | "kcenter" (DivPrune, joint) | "kcenter-frame" | "relevance" | "hybrid"
     merge_threshold: float = 0.95  # cosine above which consecutive frames' tokens are merged
     alpha: float = 1.0  # per-frame share grows with relevance ** alpha
 
@@ -127,9 +128,13 @@ class LLMConfig:
     device: str = "auto"  # "auto": CUDA when available, else CPU
     dtype: str = "auto"  # "auto": bfloat16 on CUDA, float32 on CPU
     max_new_tokens: int = 128
+    fastv_r: float = 0.0  # FastV: share of visual tokens dropped inside the decoder after layer fastv_k (0: off)
+    fastv_k: int = 2
 
     def __post_init__(self) -> None:
         _check(self.max_new_tokens >= 1, "llm.max_new_tokens", self.max_new_tokens, "at least 1")
+        _check(0.0 <= self.fastv_r < 1.0, "llm.fastv_r", self.fastv_r, "a share from 0 (off) to below 1")
+        _check(self.fastv_k >= 1, "llm.fastv_k", self.fastv_k, "a decoder layer index of at least 1")
 
 
 @dataclass(frozen=True)

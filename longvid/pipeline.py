@@ -197,9 +197,16 @@ class Pipeline:
         frames: list[Frame] = []
         token_account = None
         if answerer == "llm":
+            if not selection.timestamps_s:  # published AKS can choose nothing at small budgets
+                raise InvalidArgumentError(
+                    f"strategy {selection.strategy!r} selected no frames for this question at --frames {self.config.search.frames}",
+                    "use another --strategy (e.g. topk) or a larger --frames",
+                )
             llm = self.llm
             with _timed(cost, "decode"):
-                frames = self._frames(video, selection.timestamps_s, LLM_FRAME_SIZE, cost)
+                # the LLM's processor resizes to its own input: never upscale on the way there
+                size = LLM_FRAME_SIZE if min(info.width, info.height) > LLM_FRAME_SIZE else None
+                frames = self._frames(video, selection.timestamps_s, size, cost)
             t = self.config.tokens
             with _timed(cost, "llm"):
                 result = llm.answer(
@@ -213,6 +220,7 @@ class Pipeline:
                     merge_threshold=t.merge_threshold,
                     alpha=t.alpha,
                     duration_s=info.duration_s,
+                    fastv=self._fastv(),
                 )
             text = result.text
             cost.tokens_before, cost.tokens_after = result.tokens_before, result.tokens_after
@@ -285,6 +293,14 @@ class Pipeline:
 
     # --- pieces --------------------------------------------------------------------------------------
 
+    def _fastv(self):
+        c = self.config.llm
+        if not c.fastv_r:
+            return None
+        from .llm.fastv import FastV
+
+        return FastV(k=c.fastv_k, r=c.fastv_r)
+
     def _texts(self, question: str) -> tuple[str, ...]:
         if not self.config.search.decouple:
             return (question,)
@@ -299,9 +315,10 @@ class Pipeline:
         cfg = self.config.search
         if self.selector is not None:
             return self.selector(times, scores, cfg.frames, scenes)
+        from .search.cold import final_strategy
         from .select import select_frames
 
-        strategy = "topk" if cfg.strategy == "tstar" else cfg.strategy
+        strategy = final_strategy(cfg.strategy)
         return select_frames(
             times, scores, cfg.frames, strategy=strategy, scenes=scenes or None, smooth_s=cfg.smooth_s, smooth=cfg.smooth
         )
@@ -311,7 +328,7 @@ class Pipeline:
         from .decode import open_video
         from .indexing import decode_size
         from .search.scoring import incremental_scorer
-        from .search.tstar import tstar_search
+        from .search.cold import cold_search
 
         if fingerprint is None:  # the file is unreadable: nothing can be decoded
             from .errors import NotIndexedError
@@ -353,10 +370,10 @@ class Pipeline:
 
             inner = sum(cost.seconds.get(k, 0.0) for k in ("decode", "embed", "store"))
             started = time.perf_counter()
-            result = tstar_search(
+            result = cold_search(
                 info.duration_s, score_at, cfg.search.frames, start_s=info.start_s,
                 initial_times_s=keyframes, known_times_s=known_t, known_scores=known_s,
-                grid_s=1.0 / cfg.decode.fps, strategy="topk" if cfg.search.strategy == "tstar" else cfg.search.strategy,
+                grid_s=1.0 / cfg.decode.fps, strategy=cfg.search.strategy,
                 smooth_s=cfg.search.smooth_s, smooth=cfg.search.smooth,
             )
             # search time proper: the T* loop minus the decoding, embedding and storing it asked for
@@ -382,7 +399,7 @@ def _onto_keyframes(times_s: np.ndarray, keyframes_s: np.ndarray | None, within_
     34-minute needle video: 5,139 frames decoded for 480 coarse times; on keyframes: 480).
     The frame stands for its grid slot either way; it is stored with its own timestamp.
     """
-    from .search.tstar import nearest_times
+    from .search.tstar_coverage import nearest_times
 
     times_s = np.asarray(times_s, dtype=np.float64)
     if keyframes_s is None or keyframes_s.size == 0 or times_s.size == 0:

@@ -177,6 +177,8 @@ def test_file_names_that_are_not_utf8_are_indexed_searched_and_printed(archive, 
     code, out, _ = run_cli("index", folder, "--model", "tiny", "--store", store, "-w", "1")  # found again by name
     assert code == 3 and "already indexed (skipped) 2" in " ".join(out.split())
     assert f"{folder}/broken-\\xfe.mp4  is not a video file" in out  # the failures table
+    code, out, _ = run_cli("store", "check", "--store", store)
+    assert code == 0 and out.startswith("ok: 2 videos")  # a stored name that is not UTF-8 is no damage
     code, out, _ = run_cli("store", "info", "--store", store)
     assert code == 0 and f"{folder}/red-star-\\xff.mp4" in out and f"{folder}/broken-\\xfe.mp4: is not a video file" in out
     code, out, err = run_cli("search", folder, "a red star", "--model", "tiny", "--store", store, "-k", 2, "--json")

@@ -39,7 +39,7 @@ def test_overrides_ignore_none_and_validate_values():
         ({"answer": {"answerer": "x"}}, "answer.answerer = 'x' is invalid"),
         ({"nope": {}}, "unknown section [nope]"),
         ({"search": {"frame": 3}}, "unknown setting search.frame"),
-        ({"search": {"strategy": "best"}}, "search.strategy = 'best' is invalid; expected one of aks, bolt"),
+        ({"search": {"strategy": "best"}}, "search.strategy = 'best' is invalid; expected one of aks, aks-z, bolt"),
     ]:
         with pytest.raises(InvalidArgumentError, match=message.replace("[", r"\[").replace("]", r"\]")):
             PipelineConfig().with_overrides(bad)

@@ -156,7 +156,7 @@ def test_bad_line_is_one_line_error_with_file_and_line(tmp_path):
     path.write_text(json.dumps({"video": "a.mp4", "question": "q", "gold_s": [1]}) + "\n{oops\n")
     code, out, err = run_cli("eval", str(path), "--preset", "tiny")
     assert code == 2 and out == ""
-    assert err == f"error: {path}:2: not valid JSON (Expecting property name enclosed in double quotes); write one JSON object per line\n"
+    assert err == f"error: {path}:2: not valid JSON (Expecting property name enclosed in double quotes); write one JSON object per line, or one JSON array\n"
     path.write_text(json.dumps({"video": "a.mp4", "question": "q"}) + "\n")
     code, _, err = run_cli("eval", str(path), "--preset", "tiny")
     assert code == 2 and err.startswith(f"error: {path}:1: no gold timestamps")
@@ -165,10 +165,14 @@ def test_bad_line_is_one_line_error_with_file_and_line(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--strategy", "best"], "strategy = 'best' is unknown; choose one of: uniform, topk, bolt, aks, scene, tstar"),
+        (["--strategy", "best"], "strategy = 'best' is unknown; choose one of: "),
+        (["--strategy", "best"], "uniform, tstar, tstar-coverage"),
         (["--frames", "0"], "frame budget = 0 is invalid"),
         (["--cold", "--store", "somewhere"], "cannot be used for a cold run"),
         (["--strategy", "tstar", "--store", "somewhere"], "cannot be used for a cold run"),
+        (["--strategy", "tstar-coverage", "--store", "somewhere"], "cannot be used for a cold run"),
+        (["--predicted", "keyframe_timestamps", "--frames", "8"], "--predicted scores the file's own predictions; --frames"),
+        (["--empty", "none"], "--empty none is invalid"),
         (["--tolerance-s", "-1"], "--tolerance-s -1.0 is invalid"),
     ],
 )

@@ -92,15 +92,16 @@ def test_read_annotations_fields_aliases_and_paths(tmp_path):
         {"video": "clips/a.mp4", "question": " When does the red star jump? ", "gold_s": [12.5, 3.0],
          "answer": "B", "options": ["A. never", "B. early"], "id": "a-1"},
         "",
-        {"video_path": "/abs/b.mp4", "question": "q2", "keyframe_timestamps": [1, 2]},
+        {"video_path": "/abs/b.mp4", "question": "q2", "gold_s": [1, 2], "gt_answer": "C", "options": "A) Red\nB) Blue\n"},
         {"video": "c.mp4", "question": "q3", "gold_frames": [30, 90], "fps": 30, "options": {"A": "x", "B": "y"}},
     )
     a, b, c = read_annotations(path)
     assert a.video == str(tmp_path / "clips" / "a.mp4")
     assert a.question == "When does the red star jump?"
     assert a.gold_s == (3.0, 12.5) and a.answer == "B" and a.options == ("A. never", "B. early")
-    assert a.id == "a-1" and a.line == 1
-    assert b.video == "/abs/b.mp4" and b.gold_s == (1.0, 2.0) and b.id == "3" and b.answer is None
+    assert a.id == "a-1" and a.line == 1 and a.where == f"{path}:1"
+    assert b.video == "/abs/b.mp4" and b.gold_s == (1.0, 2.0) and b.id == "3" and b.answer == "C"
+    assert b.options == ("A) Red", "B) Blue")  # T*'s options string: one option per line
     assert c.gold_s == (1.0, 3.0) and c.options == ("A. x", "B. y")
 
 
@@ -116,7 +117,17 @@ def test_read_annotations_fields_aliases_and_paths(tmp_path):
         ({"video": "a.mp4", "question": "q", "gold_s": [1, "x"]}, r"gold_s holds 'x'"),
         ({"video": "a.mp4", "question": "q", "gold_s": [-1]}, r"gold_s holds -1"),
         ({"video": "a.mp4", "question": "q", "gold_frames": [3]}, r"gold_frames needs 'fps'"),
-        ({"video": "a.mp4", "question": "q", "gold_s": [1], "options": "A"}, r"options = 'A' is invalid"),
+        ({"video": "a.mp4", "question": "q", "gold_s": [1], "options": 3}, r"options = 3 is invalid"),
+        # not gold, or not of this video: refused by name instead of guessed
+        ({"video": "a.mp4", "question": "q", "keyframe_timestamps": [1]},
+         r"items.jsonl:2: 'keyframe_timestamps' is T\*'s predicted frames \(its search result\), not gold; give gold as "
+         r"'gt_frame_index' \(frame numbers of the video\) or 'gold_s' \(seconds\)$"),
+        ({"video": "a.mp4", "question": "q", "frame_indexes": [30]}, r"'frame_indexes' is ambiguous \(clip-relative"),
+        ({"video": "a.mp4", "question": "q", "frame_indexes_vclip": [30]}, r"'frame_indexes_vclip' counts frames from the start of the clip"),
+        ({"video": "a.mp4", "question": "q", "gold_s": [1], "gt_frame_index": [30]}, r"gold is given twice \(gold_s, gt_frame_index\)"),
+        ({"video": "a.mp4", "video_path": "b.mp4", "question": "q", "gold_s": [1]}, r"'video' and 'video_path' name different files"),
+        ({"video_id": "abc", "question": "q", "gold_s": [1]}, r"missing 'video'; .* or --video-root DIR"),
+        ({"video": "a.mp4", "question": "q", "gt_frame_index": [3.5]}, r"gt_frame_index holds 3.5; expected frame numbers"),
     ],
 )
 def test_bad_lines_refused_with_file_and_line(tmp_path, line, message):

@@ -12,10 +12,13 @@ from longvid.select import STRATEGIES, select_frames
 from longvid.types import Scene, Selection
 
 ALL = STRATEGIES.names()
+# The published methods return what the authors' code returns: at most the budget (BOLT hands a
+# frame two quantiles land on to the LLM twice, AKS rounds segment shares down).
+AT_MOST = ("aks", "bolt")
 
 
 def test_every_builtin_is_registered():
-    assert ALL == ["aks", "bolt", "scene", "topk", "uniform"]
+    assert ALL == ["aks", "aks-z", "bolt", "scene", "topk", "uniform"]
 
 
 def curve(n: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -31,7 +34,10 @@ def curve(n: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def check_selection(sel: Selection, t: np.ndarray, s: np.ndarray, budget: int, name: str) -> None:
     times = np.asarray(sel.timestamps_s)
     assert sel.strategy == name
-    assert len(times) == min(budget, t.size)
+    if name in AT_MOST:
+        assert len(times) <= min(budget, t.size)
+    else:
+        assert len(times) == min(budget, t.size)
     assert np.all(np.diff(times) > 0), "sorted and unique"
     idx = np.searchsorted(t, times)
     assert np.array_equal(t[idx], times), "only given timestamps"
@@ -142,7 +148,8 @@ def test_accepts_scenes_as_objects_or_per_frame_ids(name):
 def test_smoothing_option_keeps_contract(name):
     t, s = curve()
     sel = select_frames(t, s, 8, name, smooth_s=2.0)
-    assert len(sel.timestamps_s) == 8 and np.all(np.diff(sel.timestamps_s) > 0)
+    assert len(sel.timestamps_s) == 8 or (name in AT_MOST and len(sel.timestamps_s) <= 8)
+    assert np.all(np.diff(sel.timestamps_s) > 0)
 
 
 @pytest.mark.parametrize("name", ALL)

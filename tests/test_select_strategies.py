@@ -7,7 +7,7 @@ import pytest
 
 from longvid.errors import InvalidArgumentError
 from longvid.select import STRATEGIES, select_frames, strategy_options
-from longvid.select.aks import select_aks
+from longvid.select.aks import select_aks_z
 from longvid.select.bolt import select_bolt
 from longvid.select.scene import allocate, select_scene
 from longvid.select.topk import select_topk
@@ -94,59 +94,56 @@ def test_topk_refuses_bad_gap():
         select_topk([0.0, 1.0, 2.0], [1.0, 2.0, 3.0], 2, min_gap_s=-1)
 
 
-# --- bolt ---------------------------------------------------------------------------------------
+# --- bolt (exact selections against BOLT's code: test_select_published.py) ---------------------
 
 
-def test_bolt_concentrates_where_scores_are_high_but_still_covers():
+def bump_curve() -> tuple[np.ndarray, np.ndarray]:
     t = np.arange(1000.0)
     s = noise(1000, level=0.02)
-    s += 0.5 * np.exp(-0.5 * ((t - 700) / 20) ** 2)  # a relevant stretch of about a minute
-    times = np.asarray(select_bolt(t, s, 16).timestamps_s)
-    near = np.abs(times - 700) <= 60
-    assert near.sum() >= 6  # 12 % of the timeline gets over a third of the picks
-    assert set(np.floor(times / 250).astype(int)) == {0, 1, 2, 3}  # every quarter still covered
+    return t, s + 0.5 * np.exp(-0.5 * ((t - 700) / 20) ** 2)  # a relevant stretch of about a minute
 
 
-def test_bolt_power_zero_is_uniform_and_large_power_is_relevance():
-    t = np.arange(1000.0)
-    s = noise(1000, level=0.02)
-    s += 0.5 * np.exp(-0.5 * ((t - 700) / 20) ** 2)
-    assert select_bolt(t, s, 10, power=0).timestamps_s == select_frames(t, s, 10, "uniform").timestamps_s
-    sharp = np.asarray(select_bolt(t, s, 10, power=40, floor=0).timestamps_s)
-    assert np.all(np.abs(sharp - 700) <= 30)
+def test_bolt_power_trades_coverage_for_relevance():
+    t, s = bump_curve()
+    # no floor: at the authors' power 3 the stretch that stands out takes every pick
+    sharp = np.asarray(select_bolt(t, s, 16).timestamps_s)
+    assert len(sharp) == 16 and np.all(np.abs(sharp - 700) <= 40)
+    # power 1: half the picks still spread over the rest of the timeline
+    soft = np.asarray(select_bolt(t, s, 16, power=1.0).timestamps_s)
+    assert 4 <= np.sum(np.abs(soft - 700) <= 40) <= 8
+    # power 0: equal mass, frames at the quantiles linspace(1/16, 15/16, 16): evenly spaced
+    even = np.asarray(select_bolt(t, s, 16, power=0).timestamps_s)
+    assert np.allclose(np.diff(even), 1000 * 14 / 15 / 16, atol=1.0)
 
 
-def test_bolt_duplicates_move_to_nearest_free_frames():
-    t = np.arange(100.0)
-    s = np.zeros(100)
-    s[50] = 1.0
-    # All mass on frame 50: every quantile lands there; the duplicates fan out around it.
-    sel = select_bolt(t, s, 8, floor=0.0)
-    assert sel.timestamps_s == tuple(float(x) for x in range(46, 54))
+def test_bolt_quantiles_on_one_frame_give_it_once():
+    t, s = bump_curve()
+    assert len(select_bolt(t, s, 16, power=40).timestamps_s) == 9  # 16 quantiles, 9 distinct frames
+    spike = np.zeros(100)
+    spike[50] = 1.0
+    assert select_bolt(np.arange(100.0), spike, 8).timestamps_s == (50.0,)  # all mass on one frame
 
 
-def test_bolt_refuses_bad_power_and_floor():
+def test_bolt_refuses_bad_power():
     with pytest.raises(InvalidArgumentError, match="power"):
         select_bolt([0.0, 1.0], [0.0, 1.0], 1, power=-1)
-    with pytest.raises(InvalidArgumentError, match="floor"):
-        select_bolt([0.0, 1.0], [0.0, 1.0], 1, floor=1.0)
 
 
-# --- aks ----------------------------------------------------------------------------------------
+# --- aks-z (longvid's AKS; the published aks is in test_select_published.py) --------------------
 
 
-def test_aks_goes_for_relevance_when_a_moment_stands_out():
+def test_aks_z_goes_for_relevance_when_a_moment_stands_out():
     t = np.arange(1200.0)
     s = noise(1200)
     s[800:808] = 0.6
-    times = np.asarray(select_aks(t, s, 8).timestamps_s)
+    times = np.asarray(select_aks_z(t, s, 8).timestamps_s)
     assert np.array_equal(times, np.arange(800.0, 808.0))
 
 
-def test_aks_covers_when_nothing_stands_out():
+def test_aks_z_covers_when_nothing_stands_out():
     t = np.arange(1024.0)
     s = noise(1024, seed=5)
-    times = np.asarray(select_aks(t, s, 8).timestamps_s)
+    times = np.asarray(select_aks_z(t, s, 8).timestamps_s)
     # Three levels of halving: one pick per eighth, the best frame of each eighth.
     assert np.array_equal(np.floor(times / 128), np.arange(8))
     for k, x in enumerate(times):
@@ -154,11 +151,11 @@ def test_aks_covers_when_nothing_stands_out():
         assert x == t[seg][np.argmax(s[seg])]
 
 
-def test_aks_mixes_relevance_and_coverage():
+def test_aks_z_mixes_relevance_and_coverage():
     t = np.arange(1024.0)
     s = noise(1024, seed=2)
     s[100] = 0.4  # one frame: stands out only once a segment's budget is small enough
-    times = np.asarray(select_aks(t, s, 64).timestamps_s)
+    times = np.asarray(select_aks_z(t, s, 64).timestamps_s)
     assert 100.0 in times
     near = times[(times >= 64) & (times < 128)]
     assert len(near) > 4  # relevance: the segment around the needle takes its top frames
@@ -166,19 +163,19 @@ def test_aks_mixes_relevance_and_coverage():
     assert np.array_equal(np.floor(right / 16), np.arange(32, 64))
 
 
-def test_aks_threshold_extremes():
+def test_aks_z_threshold_extremes():
     t = np.arange(512.0)
     s = noise(512, seed=9)
-    assert select_aks(t, s, 8, threshold=0).timestamps_s == select_topk(t, s, 8).timestamps_s
-    spread = np.asarray(select_aks(t, s, 8, threshold=1e9).timestamps_s)
+    assert select_aks_z(t, s, 8, threshold=0).timestamps_s == select_topk(t, s, 8).timestamps_s
+    spread = np.asarray(select_aks_z(t, s, 8, threshold=1e9).timestamps_s)
     assert np.array_equal(np.floor(spread / 64), np.arange(8))
 
 
-def test_aks_refuses_bad_options():
+def test_aks_z_refuses_bad_options():
     with pytest.raises(InvalidArgumentError, match="threshold"):
-        select_aks([0.0, 1.0], [0.0, 1.0], 1, threshold=float("nan"))
+        select_aks_z([0.0, 1.0], [0.0, 1.0], 1, threshold=float("nan"))
     with pytest.raises(InvalidArgumentError, match="max_depth"):
-        select_aks([0.0, 1.0], [0.0, 1.0], 1, max_depth=-1)
+        select_aks_z([0.0, 1.0], [0.0, 1.0], 1, max_depth=-1)
 
 
 # --- scene --------------------------------------------------------------------------------------
@@ -241,14 +238,14 @@ def test_allocate_largest_remainder_with_capacity():
 
 
 def test_unknown_strategy_and_option_refused_with_choices():
-    with pytest.raises(InvalidArgumentError, match="unknown selection strategy 'best'.*aks, bolt, scene, topk, uniform"):
+    with pytest.raises(InvalidArgumentError, match="unknown selection strategy 'best'.*aks, aks-z, bolt, scene, topk, uniform"):
         select_frames([0.0], [1.0], 1, "best")
     with pytest.raises(InvalidArgumentError, match="'topk' has no option 'power'.*min_gap_s"):
         select_frames([0.0], [1.0], 1, "topk", power=2)
 
 
 def test_strategy_options_lists_documented_defaults():
-    assert strategy_options("bolt") == {"power": 3.0, "floor": 0.01}
+    assert strategy_options("aks-z") == {"threshold": 3.0, "max_depth": None}
     assert strategy_options("topk") == {"min_gap_s": None}
     assert strategy_options("uniform") == {}
 

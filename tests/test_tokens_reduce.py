@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from longvid.errors import InvalidArgumentError
 from longvid.tokens import SAMPLERS, TokenSet, merge_temporal, reduce_tokens
 
-METHODS = ["pool", "kcenter", "relevance", "hybrid"]
+METHODS = ["pool", "kcenter", "kcenter-frame", "relevance", "hybrid"]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -112,7 +112,10 @@ def test_any_float_dtype(dtype, method):
                 query=torch.randn(32, generator=g).to(dtype))
     ts = reduce_tokens(**args)
     check_contract(ts, args)
-    assert ts.account.assigned == (3, 7, 10)
+    if method == "kcenter":  # joint: DivPrune splits the 20 tokens itself
+        assert ts.account.assigned == ts.account.kept and sum(ts.account.kept) == 20
+    else:
+        assert ts.account.assigned == (3, 7, 10)
 
 
 def test_a_four_dimensional_tensor_is_a_list_of_frames():
@@ -132,12 +135,12 @@ def test_relevance_steers_the_budget_and_drops_frames():
     assert ts.frame_offsets == [0, 0, 3, 12, 12]
 
 
-def test_hybrid_without_query_is_kcenter_and_with_share_one_is_relevance():
+def test_hybrid_without_query_is_kcenter_frame_and_with_share_one_is_relevance():
     g = torch.Generator().manual_seed(1)
     grids = [torch.randn(6, 6, 24, generator=g) for _ in range(3)]
     query = torch.randn(24, generator=g)
     common = dict(relevance=[1, 2, 1], budget=30)
-    hybrid, kcenter = (reduce_tokens(grids, method=m, **common) for m in ("hybrid", "kcenter"))
+    hybrid, kcenter = (reduce_tokens(grids, method=m, **common) for m in ("hybrid", "kcenter-frame"))
     assert torch.equal(hybrid.positions, kcenter.positions)
     a = reduce_tokens(grids, method="hybrid", query=query, relevance_share=1.0, **common)
     b = reduce_tokens(grids, method="relevance", query=query, **common)

@@ -1,6 +1,7 @@
 """Spatial samplers: pooling geometry, greedy k-center against the naive O(k^2 N) greedy, the
-planted-needle tests (relevance and hybrid keep it at a 10% budget) and the max-min comparison
-(kcenter >= pool and random)."""
+planted-needle tests (relevance and hybrid keep it at a 10% budget) and the per-frame max-min
+comparison (kcenter-frame >= pool and random). The joint ``kcenter`` (DivPrune):
+test_tokens_divprune.py."""
 
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ def test_needle_survives_a_ten_percent_budget(method, sketch_dim, equal_relevanc
 def test_without_query_the_needle_is_luck_for_kcenter_and_pool():
     # The control: diversity alone is not asked to find the needle (it may or may not).
     grids, _ = needle_video()
-    for method in ("kcenter", "pool"):
+    for method in ("kcenter", "kcenter-frame", "pool"):
         ts = reduce_tokens(grids, [1.0] * 8, 115, method=method)
         assert 0 <= kept_needle(ts) <= 4
 
@@ -84,10 +85,10 @@ def test_without_query_the_needle_is_luck_for_kcenter_and_pool():
 
 
 @pytest.mark.parametrize("seed", [3, 4])
-def test_kcenter_max_min_distance_beats_pool_and_random(seed):
+def test_kcenter_frame_max_min_distance_beats_pool_and_random(seed):
     grids, _ = needle_video(seed=seed)
     budget = 115
-    kc = reduce_tokens(grids, [1.0] * 8, budget, method="kcenter", merge_threshold=None)
+    kc = reduce_tokens(grids, [1.0] * 8, budget, method="kcenter-frame", merge_threshold=None)
     pool = reduce_tokens(grids, [1.0] * 8, budget, method="pool", merge_threshold=None)
     g = torch.Generator().manual_seed(11)
     for t, ((kc_feats, _), (pool_feats, _)) in enumerate(zip(kc.split_by_frame(), pool.split_by_frame())):
@@ -99,11 +100,11 @@ def test_kcenter_max_min_distance_beats_pool_and_random(seed):
         assert kc_score >= max(randoms), t
 
 
-def test_sketched_kcenter_still_covers_every_object():
+def test_sketched_kcenter_frame_still_covers_every_object():
     # The sign sketch blurs fine distances (within an object it is no better than chance, see
     # benchmarks/tokens.py) but keeps coarse ones: every object of every frame gets a token.
     grids, _, regions = needle_video(seed=5, labels=True)
-    ts = reduce_tokens(grids, [1.0] * 8, 8 * 8, method="kcenter", merge_threshold=None, sketch_dim=32)
+    ts = reduce_tokens(grids, [1.0] * 8, 8 * 8, method="kcenter-frame", merge_threshold=None, sketch_dim=32)
     for t, (_, positions) in enumerate(ts.split_by_frame()):
         covered = {int(regions[t][r, c]) for _, r, c in positions.tolist()}
         assert covered == set(regions[t].unique().tolist()), t

@@ -63,7 +63,7 @@ def indexed_model(config, *, target: str | os.PathLike | None = None, videos: li
     store, or none of ``videos`` is in it (the caller goes on with its configured encoder); a
     ``target`` with no indexed video is ``NotIndexedError`` (searching it needs one)."""
     from ..store import DB_NAME, Store
-    from .search import resolve_scope, videos_under
+    from .search import resolve_scope
 
     if videos is not None:
         root, folder = config.store.resolved_path(), None
@@ -76,7 +76,7 @@ def indexed_model(config, *, target: str | os.PathLike | None = None, videos: li
         if videos is not None:
             ids = sorted({v.id for v in (_stored(store, p) for p in videos) if v is not None})
         else:
-            ids = None if folder is None else sorted(videos_under(store, folder))
+            ids = None if folder is None else sorted(store.videos_under(folder))
         ranked = _models(store, ids) if ids != [] else []
     if not ranked and videos is None:
         where = f" under {folder}" if folder is not None else ""

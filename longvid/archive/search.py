@@ -73,24 +73,6 @@ def resolve_scope(target: str | os.PathLike | None, config: PipelineConfig) -> S
     return Scope(configured, key)
 
 
-def videos_under(store, folder: str) -> dict[int, str]:
-    """Videos with a remembered path under ``folder`` -> that path (the most recently seen)."""
-    from ..filenames import from_sql, is_utf8
-
-    low = folder.rstrip(os.sep) + os.sep
-    high = low[:-1] + chr(ord(os.sep) + 1)
-    # Names that are not UTF-8 are stored as BLOBs of their bytes (longvid.filenames), which sort
-    # after every TEXT: the same range once more in bytes finds them.
-    ranges = [(os.fsencode(low), os.fsencode(high))] + ([(low, high)] if is_utf8(low) else [])
-    where = " OR ".join(["(path >= ? AND path < ?)"] * len(ranges))
-    out: dict[int, str] = {}
-    for path, video_id in store._query(
-        f"SELECT path, video_id FROM video_paths WHERE {where} ORDER BY seen_at DESC", tuple(v for r in ranges for v in r)
-    ):
-        out.setdefault(video_id, from_sql(path))
-    return out
-
-
 def search_archive(
     target: str | os.PathLike | None,
     query: str,
@@ -127,7 +109,7 @@ def search_archive(
                 f"no video in {store.root} is indexed with model {encoder.model_id}",
                 "index the folder with this model first (`longvid index DIR --model ...`), or search with the model it was indexed with",
             )
-        where = None if scope.folder is None else videos_under(store, scope.folder)
+        where = None if scope.folder is None else store.videos_under(scope.folder)
         if where is not None and not where:
             raise NotIndexedError(f"no video under {scope.folder} is indexed in {store.root}", f"run `longvid index {scope.folder}` first")
         query_started = time.perf_counter()

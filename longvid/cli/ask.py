@@ -23,7 +23,7 @@ def ask(
     tokens: Optional[int] = typer.Option(None, "--tokens", help="Token budget: visual tokens the video LLM gets in total (default: the preset's)."),
     model: Optional[str] = typer.Option(None, "--model", help="Video LLM: a Hugging Face id or a local model folder (default: the preset's)."),
     answerer: Optional[str] = typer.Option(None, "--answerer", help="llm: the video LLM answers; grounding: the best moments, no LLM (default: the preset's)."),
-    strategy: Optional[str] = typer.Option(None, "--strategy", help="Frame selection: uniform, topk, bolt, aks, scene (default: the preset's)."),
+    strategy: Optional[str] = typer.Option(None, "--strategy", help="Frame selection: uniform, topk, bolt, aks, aks-z, scene (default: the preset's)."),
     encoder: Optional[str] = typer.Option(
         None, "--encoder",
         help="Frame/text encoder: tiny, open_clip:NAME/TAG, hf:REPO or a folder (default: the one the video was indexed with, else the preset's).",

@@ -1,4 +1,5 @@
-"""`longvid eval ANNOTATIONS.jsonl`: temporal precision/recall/F1 of the frames the pipeline picks."""
+"""`longvid eval ANNOTATIONS`: temporal precision/recall/F1 of the frames the pipeline picks, or of the
+predictions stored in the file (`--predicted keyframe_timestamps` for T*'s own results)."""
 
 from __future__ import annotations
 
@@ -14,20 +15,35 @@ from .index import DEFAULT_PRESET_HELP, STORE_HELP, indexed_encoder
 @app.command("eval")
 def eval_command(
     annotations: Path = typer.Argument(
-        ..., help="JSON Lines file: one {video, question, gold_s} item per line (video relative to the file).",
+        ..., help="Items as JSON Lines ({video, question, gold_s} per line) or a JSON array as T* and LV-Haystack "
+        "publish them ({video_path, question, options, gt_frame_index}); videos relative to the file.",
         show_default=False, readable=False,
     ),
     strategy: Optional[str] = typer.Option(
-        None, "--strategy", help="uniform, topk, bolt, aks, scene (over a full index), or tstar (cold search) (default: the preset's).",
+        None, "--strategy", help="A selection strategy over a full index (uniform, topk, bolt, aks, scene, ...) or a cold "
+        "search: tstar (the published T*) or tstar-coverage (longvid's) (default: the preset's).",
     ),
     frames: Optional[int] = typer.Option(None, "--frames", help="Frame budget: frames selected per question (default: the preset's)."),
     preset: Optional[str] = typer.Option(None, "--preset", help=DEFAULT_PRESET_HELP),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="Frame/text encoder: tiny, open_clip:NAME/TAG, hf:REPO or a folder (default: the one the videos were indexed with, else the preset's)."),
     store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP + " Not with --cold.", readable=False),
     cold: bool = typer.Option(
-        False, "--cold", help="Search each video in a fresh temporary store (T*), no full index; implied by --strategy tstar.",
+        False, "--cold", help="Search each video in a fresh temporary store (a cold search), no full index; implied by "
+        "--strategy tstar and tstar-coverage.",
     ),
     tolerance_s: float = typer.Option(5.0, "--tolerance-s", help="A prediction counts when within this many seconds of a gold frame."),
+    predicted: Optional[str] = typer.Option(
+        None, "--predicted", metavar="FIELD", help="Score the seconds stored in FIELD of every item (keyframe_timestamps: "
+        "T*'s results) instead of searching; no model is loaded.",
+    ),
+    empty: str = typer.Option(
+        "zero", "--empty", help="Items with no predicted frame: zero (count as 0) or skip (leave out of the average, "
+        "as T*'s calculate_prf).",
+    ),
+    video_root: Optional[Path] = typer.Option(
+        None, "--video-root", help="Folder of VIDEO_ID.mp4 files, for items that name a video_id but no path (LV-Haystack rows).",
+        readable=False,
+    ),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N for the encoder [auto]."),
     items: bool = typer.Option(False, "--items", help="Also print one row per item."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (every item included)."),
@@ -36,13 +52,18 @@ def eval_command(
 
     Indexed mode (default): each video is indexed into the store first (reported apart), then every question is answered from its stored embeddings with the strategy.
 
-    Cold mode (--cold, --strategy tstar): each video starts in an empty temporary store; its first question is cold, later ones reuse what earlier ones stored (both reported).
+    Cold mode (--cold, --strategy tstar or tstar-coverage): each video starts in an empty temporary store; its first question is cold, later ones reuse what earlier ones stored (both reported).
+
+    Given mode (--predicted FIELD): the file's own predictions are scored, as T*'s val_tstar_results.py does.
+
+    Gold: gold_s (seconds), or gt_frame_index / frame_indexes_video (frame numbers at the video's own frame rate, read from the video). Fields that are not gold of this video (keyframe_timestamps: T*'s predictions; frame_indexes, frame_indexes_vclip) are refused when no gold field is given.
 
     A missing or unreadable video is a recorded failure: its items count as F1 0 and the exit status is 1.
     """
-    from ..config import PipelineConfig
+    from ..errors import InvalidArgumentError
     from ..eval import read_annotations
-    from ..eval.pipeline_eval import check_strategy, evaluate_pipeline
+    from ..eval.pipeline_eval import check_strategy, evaluate_pipeline, evaluate_predictions
+    from ..eval.runner import EMPTY
     from ..select._common import check_budget
 
     if strategy is not None:
@@ -50,25 +71,36 @@ def eval_command(
     if frames is not None:
         check_budget(frames)
     if not tolerance_s >= 0:
-        from ..errors import InvalidArgumentError
-
         raise InvalidArgumentError(f"--tolerance-s {tolerance_s} is invalid", "expected 0 or more seconds")
-    config = PipelineConfig.from_preset(preset or "default").with_overrides(
-        {"embed": {"model": encoder, "device": device}, "store": {"path": str(store) if store else None}},
-        source="command line",
-    )
-    parsed = read_annotations(annotations)  # a bad line fails here, before any model loads
-    if encoder is None and preset is None and not cold and strategy != "tstar":  # the model the videos were indexed with
-        config = indexed_encoder(config, videos=sorted({item.video for item in parsed}))
-    from ..progress import progress_bar
+    if empty not in EMPTY:
+        raise InvalidArgumentError(f"--empty {empty} is invalid", "choose zero (count as 0) or skip (leave out)")
+    searching = {"--strategy": strategy, "--frames": frames, "--encoder": encoder, "--store": store, "--cold": cold or None}
+    given = [flag for flag, value in searching.items() if value is not None]
+    if predicted is not None and given:
+        raise InvalidArgumentError(f"--predicted scores the file's own predictions; {given[0]} has nothing to do",
+                                   f"drop {given[0]}")
+    parsed = read_annotations(annotations, predicted=predicted, video_root=video_root)  # bad items fail before any model loads
+    if predicted is not None:
+        report = evaluate_predictions(parsed, tolerance_s=tolerance_s, empty=empty, annotations=str(annotations))
+    else:
+        from ..config import PipelineConfig
+        from ..progress import progress_bar
 
-    with progress_bar("evaluating", total=len(parsed), unit="items") as bar:
-        report = evaluate_pipeline(
-            parsed, config, strategy=strategy, frames=frames, cold=cold, tolerance_s=tolerance_s,
-            annotations=str(annotations),
-            on_index=lambda video: bar.log(f"indexing {video}"),
-            on_item=lambda result: bar.update(advance=1, f1=f"{result.f1:.2f}"),
+        from ..search.cold import COLD_SEARCHES
+
+        config = PipelineConfig.from_preset(preset or "default").with_overrides(
+            {"embed": {"model": encoder, "device": device}, "store": {"path": str(store) if store else None}},
+            source="command line",
         )
+        if encoder is None and preset is None and not cold and strategy not in COLD_SEARCHES:
+            config = indexed_encoder(config, videos=sorted({item.video for item in parsed}))  # the model they were indexed with
+        with progress_bar("evaluating", total=len(parsed), unit="items") as bar:
+            report = evaluate_pipeline(
+                parsed, config, strategy=strategy, frames=frames, cold=cold, tolerance_s=tolerance_s,
+                annotations=str(annotations), empty=empty,
+                on_index=lambda video: bar.log(f"indexing {video}"),
+                on_item=lambda result: bar.update(advance=1, f1=f"{result.f1:.2f}"),
+            )
     if as_json:
         print_json(report.to_dict())
     else:
@@ -90,9 +122,9 @@ def print_report(report, items: bool = False) -> None:
 
     r = report.report
     out = stdout_console()
+    how = "predictions from the file" if report.mode == "given" else f"strategy {r.strategy}, {r.frames} frames, {report.mode} mode"
     out.print(
-        f"{report.annotations}: {len(r.items)} items, strategy {r.strategy}, {r.frames} frames, "
-        f"{report.mode} mode, tolerance {r.tolerance_s:g} s",
+        f"{report.annotations}: {len(r.items)} items, {how}, tolerance {r.tolerance_s:g} s",
         soft_wrap=True, highlight=False, markup=False,
     )
     if items:
@@ -131,8 +163,11 @@ def print_report(report, items: bool = False) -> None:
             f"decoded, {x.frames_embedded} embedded, {x.seconds:.1f} s",
             style="dim", soft_wrap=True, highlight=False, markup=False,
         )
+    searched = "" if report.mode == "given" else (
+        f"; {r.cost.frames_embedded} frames embedded while searching, {r.cost.frames_from_store} read from the store, "
+        f"{r.cost.wall_seconds:.1f} s")
     out.print(
-        f"macro F1 {r.f1:.3f} (P {r.precision:.3f}, R {r.recall:.3f}); {r.cost.frames_embedded} frames embedded while "
-        f"searching, {r.cost.frames_from_store} read from the store, {r.cost.wall_seconds:.1f} s",
+        f"macro F1 {r.f1:.3f} (P {r.precision:.3f}, R {r.recall:.3f}) over {len(r.items)} items, {r.failed} failed "
+        f"(count as 0), {r.empty_note()}{searched}",
         soft_wrap=True, highlight=False, markup=False,
     )

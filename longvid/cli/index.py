@@ -200,10 +200,10 @@ def store_info(
 @store_app.command("check")
 def store_check(
     store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP, readable=False),
-    repair: bool = typer.Option(False, "--repair", help="Drop damaged runs (their videos are re-indexed on next use) and orphaned files."),
+    repair: bool = typer.Option(False, "--repair", help="Drop damaged rows and runs (index their videos again afterwards) and orphaned files; never touches a file outside the store."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for programs."),
 ) -> None:
-    """Verify the store: SQLite integrity, every vector segment present and unchanged, counts."""
+    """Verify the store: SQLite integrity, every file name inside the store, every vector file present, unchanged and finite, counts."""
     with _open(store) as s:
         if repair:
             report, dropped = s.repair()
@@ -216,19 +216,22 @@ def store_check(
                     "dropped_runs": dropped, "videos": final.videos, "frames": final.frames, "vectors": final.vectors})
     else:
         out = stdout_console()
-        for problem in report.problems:
-            out.print(f"problem: {problem}")
+        for problem in report.problems:  # one line each, as written: names may hold anything
+            out.print(f"problem: {problem}", soft_wrap=True, highlight=False, markup=False)
         if report.orphan_files:
             out.print(f"{len(report.orphan_files)} orphaned segment files (from interrupted runs; `longvid store gc` removes them)")
         if dropped:
             out.print(f"dropped {len(dropped)} damaged runs: {', '.join(map(str, dropped))}")
+        forgotten = len(report.bad_video_paths) + len(report.bad_videos) if repair else 0
+        if forgotten:
+            out.print(f"dropped {forgotten} damaged video rows (remembered paths or fingerprints; nothing outside the store was touched)")
         out.print(("ok" if final.ok else "DAMAGED") + f": {final.videos} videos, {final.frames} frames, {final.vectors} vectors")
     if not final.ok:
         from ..errors import StoreCorruptError
 
         raise StoreCorruptError(
             f"store {final.db_file} has {len(final.problems)} problem(s)",
-            "run `longvid store check --repair` to drop the damaged runs (their videos are re-indexed on next use)",
+            "run `longvid store check --repair` to drop the damaged rows and runs, then `longvid index` their videos again",
         )
 
 

@@ -3,8 +3,9 @@
 Given, per video, the timestamps of a full index, their relevance scores for the question and
 the gold timestamps, :func:`strategy_table` runs every selection strategy at several frame
 budgets and reports macro temporal F1 (5 s tolerance) and the frames each needed embedded: a full
-index embeds every frame; ``tstar`` is simulated as a cold search that looks scores up only at
-the times it asks for, so its count is what it would have had to embed.
+index embeds every frame; the cold searches (``tstar``, the published T*, and ``tstar-coverage``,
+longvid's) are simulated as searches that look scores up only at the times they ask for, so their
+count is what they would have had to embed.
 
 :func:`synthetic_videos` makes honest stand-ins (no video, just score curves) for a quick check;
 :func:`self_check` asks that the best query-aware strategy beat ``uniform`` by a wide margin on
@@ -20,11 +21,15 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from ..search.cold import COLD_SEARCHES
 from ..select import STRATEGIES, select_frames
 from ..types import Scene, _ToDict
 from .metrics import DEFAULT_TOLERANCE_S, TemporalScore, macro_average, temporal_prf
 
-QUERY_AWARE = ("topk", "bolt", "aks", "scene", "tstar")
+
+def all_strategies() -> tuple[str, ...]:
+    """Every selection strategy the registry offers, then the cold searches."""
+    return (*STRATEGIES.names(), *COLD_SEARCHES)
 
 
 @dataclass
@@ -47,8 +52,9 @@ class TableRow(_ToDict):
     videos: int
 
 
-def _tstar_times(video: ScoredVideo, frames: int, smooth_s: float, options: dict[str, Any]) -> tuple[list[float], int]:
+def _cold_times(video: ScoredVideo, name: str, frames: int, smooth_s: float, options: dict[str, Any]) -> tuple[list[float], int]:
     from ..search.tstar import tstar_search
+    from ..search.tstar_coverage import coverage_search
 
     t, s = np.asarray(video.timestamps_s, float), np.asarray(video.scores, float)
     step = float(np.median(np.diff(t))) if t.size > 1 else 1.0
@@ -58,13 +64,16 @@ def _tstar_times(video: ScoredVideo, frames: int, smooth_s: float, options: dict
         return s[i]
 
     duration_s = float(t[-1] - t[0]) + step
-    result = tstar_search(duration_s, score_at, frames, start_s=float(t[0]), grid_s=step, smooth_s=smooth_s, **options)
+    if name == "tstar":  # the published search: its own 1 fps grid and final draw
+        result = tstar_search(duration_s, score_at, frames, start_s=float(t[0]), **options)
+    else:  # tstar-coverage, then topk over what it scored (as the pipeline runs it)
+        result = coverage_search(duration_s, score_at, frames, start_s=float(t[0]), grid_s=step, smooth_s=smooth_s, **options)
     return list(result.selection.timestamps_s), result.evaluations
 
 
 def strategy_table(
     videos: Sequence[ScoredVideo],
-    strategies: Sequence[str] = ("uniform", "topk", "bolt", "aks", "scene", "tstar"),
+    strategies: Sequence[str] | None = None,
     frames: Sequence[int] = (8, 16, 32),
     tolerance_s: float = DEFAULT_TOLERANCE_S,
     smooth_s: float = 0.0,
@@ -72,23 +81,25 @@ def strategy_table(
 ) -> list[TableRow]:
     """One row per (strategy, frame budget): macro P/R/F1 over ``videos`` and frames embedded.
 
-    ``smooth_s`` is passed to every strategy (see :func:`longvid.select.select_frames`);
+    ``strategies``: default every registered strategy and both cold searches (:func:`all_strategies`).
+    ``smooth_s`` is passed to every strategy but ``tstar`` (see :func:`longvid.select.select_frames`);
     ``options`` maps a strategy name to its own options (``{"tstar": {"seed": 1}}``).
     """
     if not videos:
         raise InvalidArgumentError("no videos to compare on")
     options = options or {}
+    strategies = all_strategies() if strategies is None else tuple(strategies)
     for name in strategies:
-        if name != "tstar" and name not in STRATEGIES:
-            raise InvalidArgumentError(f"unknown strategy {name!r}", f"choose from: {', '.join([*STRATEGIES, 'tstar'])}")
+        if name not in COLD_SEARCHES and name not in STRATEGIES:
+            raise InvalidArgumentError(f"unknown strategy {name!r}", f"choose from: {', '.join(all_strategies())}")
     rows = []
     for name in strategies:
         for budget in frames:
             scores: list[TemporalScore] = []
             embedded: list[int] = []
             for video in videos:
-                if name == "tstar":
-                    picked, cost = _tstar_times(video, budget, smooth_s, options.get(name, {}))
+                if name in COLD_SEARCHES:
+                    picked, cost = _cold_times(video, name, budget, smooth_s, options.get(name, {}))
                 else:
                     sel = select_frames(
                         video.timestamps_s, video.scores, budget, name, video.scenes, smooth_s=smooth_s, **options.get(name, {})
@@ -161,6 +172,6 @@ def self_check(count: int = 20, seed: int = 0, frames: int = 8, margin: float = 
     """Best query-aware F1 at ``frames`` must exceed uniform's by ``margin`` on short needles."""
     rows = strategy_table(synthetic_videos(count, seed), frames=(frames,), smooth_s=smooth_s)
     by_name = {r.strategy: r for r in rows}
-    best = max((by_name[n] for n in QUERY_AWARE if n in by_name), key=lambda r: r.f1)
+    best = max((r for n, r in by_name.items() if n != "uniform"), key=lambda r: r.f1)
     gain = best.f1 - by_name["uniform"].f1
     return SelfCheck(rows, frames, by_name["uniform"].f1, best.strategy, best.f1, gain, gain >= margin, format_table(rows))

@@ -8,15 +8,21 @@
 Two modes, because "how good is the selection" and "what does a first question cost" are
 different questions:
 
-* **indexed** (any strategy but ``tstar``): every video is indexed into the store first (a no-op
+* **indexed** (any strategy but the cold searches): every video is indexed into the store first (a no-op
   when it is indexed already; that cost is reported apart, under ``index``), then each question
   is answered from the stored embeddings with the chosen strategy (``searched == "store"``).
-* **cold** (``cold=True``, implied by ``strategy="tstar"``): each video gets a fresh temporary
-  store, so nothing is reused between videos. The first question about a video starts cold (the
-  T* coarse-to-fine search decodes and embeds what it needs, and stores it); later questions
-  about the same video start from what the earlier ones stored, as they would for a user. Items
-  are reported per start (``cold`` / ``warm``) so both costs are visible. The final selection over
-  the frames T* scored uses the chosen strategy (``topk`` for ``tstar``).
+* **cold** (``cold=True``, implied by the cold searches ``tstar`` and ``tstar-coverage``): each
+  video gets a fresh temporary store, so nothing is reused between videos. The first question
+  about a video starts cold (the search decodes and embeds what it needs, and stores it); later
+  questions about the same video start from what the earlier ones stored, as they would for a
+  user. Items are reported per start (``cold`` / ``warm``) so both costs are visible. ``tstar``
+  picks its frames by its own final draw; after ``tstar-coverage`` (and for any other strategy,
+  run cold) the chosen strategy selects among the frames it scored (``topk`` for the names).
+* **given** (:func:`evaluate_predictions`): no search, the predictions stored in the annotation
+  file are scored (T*'s ``keyframe_timestamps``), as T*'s own ``val_tstar_results.py`` does.
+
+Gold given as native frame numbers (``gt_frame_index``) is turned into seconds with each video's
+own frame rate first (:func:`~longvid.eval.annotations.resolve_gold`).
 
 A video that cannot be used (missing, unreadable) is a recorded failure: its items score 0 and
 carry the one-line error; the other items still run. Bad arguments fail before any work.
@@ -35,12 +41,19 @@ from ..config import PipelineConfig
 from ..errors import InvalidArgumentError, LongvidError
 from ..select._common import check_budget
 from ..types import _ToDict
-from .annotations import HaystackItem
+from .annotations import HaystackItem, resolve_gold
 from .metrics import DEFAULT_TOLERANCE_S, TemporalScore, macro_average
-from .runner import EvalReport, ItemResult, run_eval
+from .runner import EvalReport, ItemResult, run_eval, score_predictions
 
 SCHEMA = "longvid.eval/1"
-STRATEGY_NAMES = ("uniform", "topk", "bolt", "aks", "scene", "tstar")
+
+
+def strategy_names() -> list[str]:
+    """Every selection strategy (over stored scores) and the cold searches."""
+    from ..search.cold import COLD_SEARCHES
+    from ..select import STRATEGIES
+
+    return [*STRATEGIES.names(), *COLD_SEARCHES]
 
 
 @dataclass
@@ -75,7 +88,7 @@ class PipelineEval(_ToDict):
 
     schema: str
     annotations: str
-    mode: str  # "indexed" | "cold"
+    mode: str  # "indexed" | "cold" | "given"
     report: EvalReport
     groups: dict[str, GroupSummary]  # by item start: "indexed", "cold", "warm", "failed"
     index: IndexTotals | None
@@ -103,6 +116,8 @@ class PipelineEval(_ToDict):
             "precision": r.precision,
             "recall": r.recall,
             "f1": r.f1,
+            "empty": r.empty,
+            "empty_items": r.empty_items,
             "cost": r.cost.to_dict(),
             "index": None if self.index is None else self.index.to_dict(),
             "groups": {k: g.to_dict() for k, g in self.groups.items()},
@@ -112,11 +127,14 @@ class PipelineEval(_ToDict):
 
 
 def item_start(result: ItemResult) -> str:
-    """How an item's search started: from a full index, cold, warm (frames stored earlier), or failed."""
+    """How an item's search started: from a full index, cold, warm (frames stored earlier), given
+    (predictions read from the file), or failed."""
     if result.error is not None:
         return "failed"
     if result.searched == "store":
         return "indexed"
+    if result.searched == "given":
+        return "given"
     if result.cost is not None and result.cost.frames_from_store > 0:
         return "warm"
     return "cold"
@@ -137,9 +155,28 @@ def summarize(results: Sequence[ItemResult]) -> GroupSummary:
 
 
 def check_strategy(strategy: str) -> str:
-    if strategy not in STRATEGY_NAMES:
-        raise InvalidArgumentError(f"strategy = {strategy!r} is unknown", f"choose one of: {', '.join(STRATEGY_NAMES)}")
+    names = strategy_names()
+    if strategy not in names:
+        raise InvalidArgumentError(f"strategy = {strategy!r} is unknown", f"choose one of: {', '.join(names)}")
     return strategy
+
+
+def _pipeline_eval(report: EvalReport, annotations: str, mode: str, index: Any, config: dict[str, Any]) -> PipelineEval:
+    groups: dict[str, list[ItemResult]] = {}
+    for r in report.items:
+        groups.setdefault(item_start(r), []).append(r)
+    return PipelineEval(schema=SCHEMA, annotations=annotations, mode=mode, report=report,
+                        groups={k: summarize(v) for k, v in groups.items()}, index=index, config=config)
+
+
+def evaluate_predictions(items: Sequence[HaystackItem], *, tolerance_s: float = DEFAULT_TOLERANCE_S, empty: str = "zero",
+                         annotations: str = "") -> PipelineEval:
+    """Score the predictions stored in the items (``read_annotations(path, predicted=FIELD)``); no model."""
+    if not items:
+        raise InvalidArgumentError("no items to evaluate", "read them with read_annotations(path)")
+    items, failures = resolve_gold(items, from_first_frame=True)  # T* counts its seconds from the first frame
+    report = score_predictions(items, tolerance_s=tolerance_s, empty=empty, failures=failures)
+    return _pipeline_eval(report, annotations, "given", None, {})
 
 
 def evaluate_pipeline(
@@ -154,26 +191,30 @@ def evaluate_pipeline(
     annotations: str = "",
     on_item: Callable[[ItemResult], None] | None = None,
     on_index: Callable[[str], None] | None = None,
+    empty: str = "zero",
 ) -> PipelineEval:
     """Run ``Pipeline.locate`` on every item and score its selection (see the module docstring).
 
-    ``strategy`` and ``frames`` default to ``config.search``'s; ``cold`` is forced on by
-    ``tstar`` and refuses a configured store path (cold runs use fresh temporary stores).
+    ``strategy`` and ``frames`` default to ``config.search``'s; ``cold`` is forced on by the
+    cold searches and refuses a configured store path (cold runs use fresh temporary stores).
     ``on_index(video)`` is called before each video is indexed, ``on_item(result)`` after each item.
+    ``empty``: how items with no predicted frame count (see :mod:`longvid.eval.runner`).
     """
     from ..pipeline import Pipeline
+    from ..search.cold import COLD_SEARCHES
 
     config = config or PipelineConfig()
     strategy = check_strategy(strategy or config.search.strategy)
     frames = check_budget(config.search.frames if frames is None else frames)
-    cold = bool(cold) or strategy == "tstar"
+    cold = bool(cold) or strategy in COLD_SEARCHES
     if cold and config.store.path:
         raise InvalidArgumentError(
             f"store path {config.store.path} cannot be used for a cold run",
-            "cold runs (--cold, --strategy tstar) search every video in a fresh temporary store; drop --store",
+            "cold runs (--cold, --strategy tstar / tstar-coverage) search every video in a fresh temporary store; drop --store",
         )
     if not items:
         raise InvalidArgumentError("no items to evaluate", "read them with read_annotations(path)")
+    items, failures = resolve_gold(items)  # before any model loads: a stated frame rate that disagrees fails here
     config = config.with_overrides({"search": {"strategy": strategy, "frames": frames}})
     if encoder is None:  # loaded once, up front: a missing model fails before any item
         from ..embed import load_encoder
@@ -181,26 +222,25 @@ def evaluate_pipeline(
         e = config.embed
         encoder = load_encoder(e.model, device=e.device, batch_size=e.batch_size, threads=e.threads)
 
+    run = dict(frames=frames, tolerance_s=tolerance_s, on_error="record", progress=on_item, empty=empty,
+               strategy=config.search.strategy)
     if cold:
-        report, index = _run_cold(items, config, encoder, frames, tolerance_s, on_item, Pipeline)
+        report, index = _run_cold(items, config, encoder, failures, run, Pipeline)
     else:
-        report, index = _run_indexed(items, config, encoder, frames, tolerance_s, on_item, on_index, Pipeline)
-    groups: dict[str, list[ItemResult]] = {}
-    for r in report.items:
-        groups.setdefault(item_start(r), []).append(r)
-    return PipelineEval(
-        schema=SCHEMA, annotations=annotations, mode="cold" if cold else "indexed", report=report,
-        groups={k: summarize(v) for k, v in groups.items()}, index=index,
-        config={**config.to_dict(), "embed": {**dataclasses.asdict(config.embed), "model_id": encoder.model_id}},
-    )
+        report, index = _run_indexed(items, config, encoder, failures, run, on_index, Pipeline)
+    return _pipeline_eval(report, annotations, "cold" if cold else "indexed", index,
+                          {**config.to_dict(), "embed": {**dataclasses.asdict(config.embed), "model_id": encoder.model_id}})
 
 
-def _run_indexed(items, config, encoder, frames, tolerance_s, on_item, on_index, Pipeline):
+def _run_indexed(items, config, encoder, failures, run, on_index, Pipeline):
     totals = IndexTotals()
-    failures: dict[str, LongvidError] = {}
+    failures = dict(failures)  # videos whose gold could not be resolved fail like unreadable ones
     with Pipeline(config, encoder=encoder) as pipe:
         for video in dict.fromkeys(item.video for item in items):
             totals.videos += 1
+            if video in failures:
+                totals.failed += 1
+                continue
             if on_index is not None:
                 on_index(video)
             try:
@@ -220,12 +260,11 @@ def _run_indexed(items, config, encoder, frames, tolerance_s, on_item, on_index,
                 raise failures[item.video]
             return pipe.locate(item.video, item.question)
 
-        report = run_eval(items, selector, frames, strategy=config.search.strategy, tolerance_s=tolerance_s,
-                          on_error="record", progress=on_item)
+        report = run_eval(items, selector, **run)
     return report, totals
 
 
-def _run_cold(items, config, encoder, frames, tolerance_s, on_item, Pipeline):
+def _run_cold(items, config, encoder, failures, run, Pipeline):
     last_question = {item.video: k for k, item in enumerate(items)}
     pipes: dict[str, Any] = {}
     position = 0
@@ -234,6 +273,8 @@ def _run_cold(items, config, encoder, frames, tolerance_s, on_item, Pipeline):
         def selector(item: HaystackItem, _frames: int):
             nonlocal position
             k, position = position, position + 1
+            if item.video in failures:
+                raise failures[item.video]
             pipe = pipes.get(item.video)
             if pipe is None:  # the video's first question: an empty store of its own
                 store = Path(root) / f"store-{k}"
@@ -245,8 +286,7 @@ def _run_cold(items, config, encoder, frames, tolerance_s, on_item, Pipeline):
                     pipes.pop(item.video).close()
 
         try:
-            report = run_eval(items, selector, frames, strategy=config.search.strategy, tolerance_s=tolerance_s,
-                              on_error="record", progress=on_item)
+            report = run_eval(items, selector, **run)
         finally:
             for pipe in pipes.values():
                 pipe.close()

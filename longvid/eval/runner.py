@@ -10,6 +10,12 @@ work, or anything with ``selection`` and ``cost`` attributes (the pipeline's ``L
     items = read_annotations("haystack.jsonl")
     report = run_eval(items, selector, frames=8, strategy="tstar")
     print(report.table()); json.dumps(report.to_dict())
+
+The macro average is the mean over items of per-item P, R and F1. An item whose selector returned
+no frame counts as 0 (``empty="zero"``, the default); ``empty="skip"`` leaves such items out of
+the mean, as T*'s ``calculate_prf`` does. A failed item (its selector raised) always counts as 0:
+a failure never raises the average. :func:`score_predictions` scores predictions stored in the
+annotation file itself (``read_annotations(path, predicted="keyframe_timestamps")``).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -28,6 +35,7 @@ from .annotations import HaystackItem
 from .metrics import DEFAULT_TOLERANCE_S, CostTotals, TemporalScore, macro_average, temporal_prf
 
 Selector = Callable[[HaystackItem, int], Any]
+EMPTY = ("zero", "skip")
 
 
 @dataclass
@@ -57,6 +65,18 @@ class EvalReport(_ToDict):
     failed: int
     cost: CostTotals
     items: list[ItemResult] = field(default_factory=list)
+    empty: str = "zero"  # how items with no predicted frame count in the macro average
+    empty_items: int = 0  # such items (failures not included)
+
+    def empty_note(self) -> str:
+        if not self.empty_items:
+            return "no empty predictions"
+        one = self.empty_items == 1
+        if self.empty == "zero":
+            how = "counts as 0" if one else "count as 0"
+        else:
+            how = ("is" if one else "are") + " left out of the average (as T*'s calculate_prf)"
+        return f"{self.empty_items} empty prediction{'' if one else 's'} {how}"
 
     def table(self) -> str:
         """A plain-text summary, one line per item then the macro average."""
@@ -67,7 +87,7 @@ class EvalReport(_ToDict):
         lines.append(
             f"{'macro':<12} {self.precision:5.2f} {self.recall:5.2f} {self.f1:5.2f} {self.cost.wall_seconds:7.2f}  "
             f"{len(self.items)} items, {self.frames} frames, strategy {self.strategy}, "
-            f"{self.cost.frames_embedded} frames embedded, {self.failed} failed"
+            f"{self.cost.frames_embedded} frames embedded, {self.failed} failed, {self.empty_note()}"
         )
         return "\n".join(lines)
 
@@ -99,17 +119,20 @@ def run_eval(
     tolerance_s: float = DEFAULT_TOLERANCE_S,
     on_error: str = "raise",
     progress: Callable[[ItemResult], None] | None = None,
+    empty: str = "zero",
 ) -> EvalReport:
     """Call ``selector`` on every item and score its timestamps against the gold ones.
 
     ``on_error="record"`` keeps going when the selector raises a :class:`LongvidError` (a bad
     video, say): the item is reported with its error and scores 0, so a failure never looks like
     a success. ``"raise"`` (default) stops at the first error. ``progress(result)`` is called
-    after each item (a progress bar, a log line).
+    after each item (a progress bar, a log line). ``empty``: see the module docstring.
     """
     frames = check_budget(frames)
     if on_error not in ("raise", "record"):
         raise InvalidArgumentError(f"on_error = {on_error!r} is invalid", "choose 'raise' or 'record'")
+    if empty not in EMPTY:
+        raise InvalidArgumentError(f"empty = {empty!r} is invalid", "choose 'zero' (count as 0) or 'skip' (leave out)")
     if not np.isfinite(tolerance_s) or tolerance_s < 0:
         raise InvalidArgumentError(f"tolerance_s = {tolerance_s!r} is invalid", "expected 0 or more seconds")
     if not items:
@@ -126,6 +149,9 @@ def run_eval(
                 raise
             predicted, cost, error = [], None, exc.one_line()
         seconds = time.perf_counter() - start
+        if predicted and not item.gold_s:
+            raise InvalidArgumentError(f"{item.where or item.id}: its gold frame numbers are not in seconds yet",
+                                       "call longvid.eval.resolve_gold(items) first")
         score = temporal_prf(predicted, item.gold_s, tolerance_s) if predicted else TemporalScore(0.0, 0.0, 0.0)
         results.append(
             ItemResult(
@@ -146,7 +172,9 @@ def run_eval(
         totals.add(cost, seconds)
         if progress is not None:
             progress(results[-1])
-    mean = macro_average(TemporalScore(r.precision, r.recall, r.f1) for r in results)
+    empties = [r for r in results if not r.predicted_s and r.error is None]
+    counted = [r for r in results if empty == "zero" or r.predicted_s or r.error is not None]
+    mean = macro_average(TemporalScore(r.precision, r.recall, r.f1) for r in counted)
     return EvalReport(
         strategy=strategy,
         frames=frames,
@@ -157,4 +185,29 @@ def run_eval(
         failed=sum(r.error is not None for r in results),
         cost=totals,
         items=results,
+        empty=empty,
+        empty_items=len(empties),
     )
+
+
+def score_predictions(items: Sequence[HaystackItem], *, tolerance_s: float = DEFAULT_TOLERANCE_S, empty: str = "zero",
+                      failures: dict[str, LongvidError] | None = None) -> EvalReport:
+    """Score the predictions the items carry (``predicted_s``), no search; see the module docstring.
+
+    ``failures`` maps a video to the error that kept its gold from being resolved (see
+    :func:`~longvid.eval.annotations.resolve_gold`): its items are recorded as failed.
+    """
+    missing = [item for item in items if item.predicted_s is None]
+    if missing:
+        raise InvalidArgumentError(f"{missing[0].where or missing[0].id}: no predictions to score",
+                                   "read the file with predicted=FIELD (--predicted FIELD)")
+    failures = failures or {}
+
+    def given(item: HaystackItem, _frames: int) -> Any:
+        if item.video in failures:
+            raise failures[item.video]
+        times = tuple(item.predicted_s)
+        return SimpleNamespace(selection=Selection(times, (0.0,) * len(times), "given"), cost=None, searched="given")
+
+    frames = max([1, *(len(item.predicted_s) for item in items)])
+    return run_eval(items, given, frames, strategy="given", tolerance_s=tolerance_s, on_error="record", empty=empty)

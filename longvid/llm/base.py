@@ -15,6 +15,7 @@ A family module subclasses ``VideoLLM`` and fills in: ``model_class``, ``placeho
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -71,6 +72,7 @@ class VideoLLM:
         self.placeholder = getattr(self.processor, self.placeholder_attr, None) or self.placeholder
         self.placeholder_id = int(self.tokenizer.convert_tokens_to_ids(self.placeholder))
         self._reserved = self._reserved_tokens()
+        self.last_fastv: dict = {}
 
     # --- loading -------------------------------------------------------------------------------
 
@@ -276,21 +278,59 @@ class VideoLLM:
         )
 
     @torch.inference_mode()
-    def generate(self, prep: Prepared, max_new_tokens: int = 128, **generate_kwargs: Any) -> tuple[list[int], torch.Tensor]:
+    def option_logprobs(self, prep: Prepared, options: Sequence[str]) -> list[float]:
+        """Mean log-probability per token of each option text as the answer to the prepared prompt
+        (multiple-choice scoring by likelihood; one forward pass per option)."""
+        inputs = self.generate_inputs(prep)
+        scores = []
+        for option in options:
+            ids = self.tokenizer(str(option), add_special_tokens=False)["input_ids"]
+            if not ids:
+                raise InvalidArgumentError(f"option {option!r} has no tokens", "give every option some text")
+            extra = torch.tensor(ids, device=self.device).unsqueeze(0)
+            step = torch.arange(1, len(ids) + 1, device=self.device)
+            args = dict(inputs)
+            if "inputs_embeds" in args:
+                added = self.model.get_input_embeddings()(extra).to(args["inputs_embeds"].dtype)
+                args["inputs_embeds"] = torch.cat([args["inputs_embeds"], added], dim=1)
+            else:
+                args["input_ids"] = torch.cat([args["input_ids"], extra], dim=1)
+            args["attention_mask"] = torch.cat([args["attention_mask"], torch.ones_like(extra)], dim=1)
+            last = args["position_ids"][..., -1:]  # text after the prompt: every axis moves on by one
+            args["position_ids"] = torch.cat([args["position_ids"], last + step.view(*([1] * (last.dim() - 1)), -1)], dim=-1)
+            logits = self.model(**args).logits[0, -len(ids) - 1 : -1].float()
+            logp = torch.log_softmax(logits, dim=-1).gather(1, extra[0].unsqueeze(1))
+            scores.append(float(logp.mean()))
+        return scores
+
+    def visual_mask(self, prep: Prepared) -> torch.Tensor:
+        """(N,) bool over the kept sequence: True at the visual tokens the token stage kept."""
+        return torch.isin(prep.index.cpu(), prep.visual_at.cpu())
+
+    @torch.inference_mode()
+    def generate(
+        self, prep: Prepared, max_new_tokens: int = 128, fastv: Any = None, **generate_kwargs: Any
+    ) -> tuple[list[int], torch.Tensor]:
         """Greedy decoding (unless ``generate_kwargs`` say otherwise); returns new token ids and the
-        logits of the first generated position."""
+        logits of the first generated position. ``fastv`` (:class:`longvid.llm.fastv.FastV`) drops
+        visual tokens inside the decoder as well; what it kept is in ``self.last_fastv``."""
         options: dict[str, Any] = dict(do_sample=False, temperature=None, top_p=None, top_k=None)
         options.update(generate_kwargs)
         inputs = self.generate_inputs(prep)
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
-        out = self.model.generate(
-            **inputs,
-            max_new_tokens=max_new_tokens,
-            output_logits=True,
-            return_dict_in_generate=True,
-            pad_token_id=pad,
-            **options,
-        )
+        with contextlib.ExitStack() as stack:
+            if fastv is not None:
+                from .fastv import attach
+
+                self.last_fastv = stack.enter_context(attach(self.model, fastv, self.visual_mask(prep)))
+            out = self.model.generate(
+                **inputs,
+                max_new_tokens=max_new_tokens,
+                output_logits=True,
+                return_dict_in_generate=True,
+                pad_token_id=pad,
+                **options,
+            )
         sequences = out.sequences[0]
         if "input_ids" in inputs:  # the prompt is echoed when generation starts from ids
             sequences = sequences[inputs["input_ids"].shape[1] :]
@@ -308,6 +348,7 @@ class VideoLLM:
         merge_threshold: float = 0.95,
         alpha: float = 1.0,
         duration_s: float | None = None,
+        fastv: Any = None,
         **generate_kwargs: Any,
     ) -> LLMResult:
         """Answer ``question`` from ``frames`` (RGB uint8 (H, W, 3) arrays or ``Frame`` objects) at
@@ -317,15 +358,17 @@ class VideoLLM:
         ``relevance`` (one score >= 0 per frame) shares the budget between frames; ``token_method``,
         ``merge_threshold`` and ``alpha`` go to the token stage (``longvid.tokens.reduce_tokens``),
         which also gets the question as a query vector (see ``question_query``). ``duration_s``:
-        the video's length, for prompts that state it (SmolVLM2). ``generate_kwargs`` go to
-        ``model.generate`` (e.g. ``do_sample=True``); decoding is greedy otherwise.
+        the video's length, for prompts that state it (SmolVLM2). ``fastv``
+        (:class:`longvid.llm.fastv.FastV`) also drops visual tokens inside the decoder after its
+        layer ``k``. ``generate_kwargs`` go to ``model.generate`` (e.g. ``do_sample=True``);
+        decoding is greedy otherwise.
         """
         prep = self.prepare(
             frames, timestamps_s, question, token_budget, relevance, token_method,
             merge_threshold, alpha, duration_s, max_new_tokens,
         )
         start = time.perf_counter()
-        new_ids, first_logits = self.generate(prep, max_new_tokens, **generate_kwargs)
+        new_ids, first_logits = self.generate(prep, max_new_tokens, fastv=fastv, **generate_kwargs)
         self._sync()
         prep.seconds["generate"] = time.perf_counter() - start
         unit_tokens = prep.kept.per_unit(len(prep.units))
@@ -348,4 +391,5 @@ class VideoLLM:
             model=self.spec.name,
             token_account=prep.kept.account,
             first_token_logits=first_logits,
+            decoder_tokens_after=self.last_fastv.get("visual_kept") if fastv is not None else None,
         )

@@ -15,6 +15,8 @@ from typing import Any
 from ..errors import ModelNotFoundError
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+# longvid's own small video LLM (tools/train_tiny_vlm.py), loaded like any local model folder.
+TINY_VLM_DIR = Path(__file__).resolve().parents[1] / "models" / "tiny-vlm"
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,13 @@ def resolve_model(model: str) -> ModelSpec:
     """The ``ModelSpec`` for a local folder or a hub id; ``ModelNotFoundError`` when neither works."""
     if not isinstance(model, str) or not model.strip():
         raise ModelNotFoundError(f"model id {model!r} is empty", "pass a hub id or a local model folder")
+    if model == "tiny":
+        if not (TINY_VLM_DIR / "config.json").is_file():
+            raise ModelNotFoundError(
+                f"model 'tiny': the shipped model folder {TINY_VLM_DIR} is missing or incomplete",
+                "train it with tools/train_tiny_vlm.py, reinstall longvid, or pass another --model",
+            )
+        return _read_config(model, str(TINY_VLM_DIR), TINY_VLM_DIR / "config.json")
     local = Path(model).expanduser()
     if local.exists():
         if not local.is_dir():

@@ -34,6 +34,7 @@ class LLMResult:
     new_tokens: int = 0
     model: str = ""
     token_account: dict[str, Any] | None = None  # the token stage's own accounting, when it ran
+    decoder_tokens_after: int | None = None  # FastV: visual tokens left after its layer k
     first_token_logits: Any = field(default=None, repr=False)  # torch (vocab,) float32 on CPU
 
     def to_dict(self) -> dict[str, Any]:

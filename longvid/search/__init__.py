@@ -2,7 +2,9 @@
 
 * :mod:`.scoring` — query–frame relevance from embeddings (``frame_scores``, ``score_question``)
 * :mod:`.decouple` — question -> visible object/action phrases (rules, or an LLM callable)
-* :mod:`.tstar` — adaptive coarse-to-fine temporal search for videos that are not fully indexed
+* :mod:`.tstar` — the published T* search (spline distribution, top-25 % sampling, verification)
+* :mod:`.tstar_coverage` — longvid's coverage-first coarse-to-fine search (``tstar-coverage``)
+* :mod:`.cold` — which of the two runs on a video that is not indexed
 * :mod:`.moments` — frame scores -> time spans (moments) around the best frames
 
 Names are imported on first use so that ``import longvid.search`` stays cheap.
@@ -23,6 +25,9 @@ _LAZY = {
     "Decoupling": "longvid.search.decouple",
     "tstar_search": "longvid.search.tstar",
     "TStarResult": "longvid.search.tstar",
+    "coverage_search": "longvid.search.tstar_coverage",
+    "CoverageResult": "longvid.search.tstar_coverage",
+    "cold_search": "longvid.search.cold",
     "find_moments": "longvid.search.moments",
 }
 

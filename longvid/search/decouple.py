@@ -51,6 +51,9 @@ LEAD_WORDS = frozenset(
     "when where what which who whom whose why how does do did is are was were can could will would should "
     "has have had there show find tell please".split()
 )
+# "is there a green cross?": what follows names a thing, so a bare verb in it is a noun ("cross");
+# an inflected verb still is a verb ("is there a dog jumping?").
+EXISTENTIAL = frozenset(("is there", "are there", "was there", "were there", "can you see", "do you see"))
 TAIL_PHRASES = ("in the video", "in this video", "in the clip", "in this clip", "on screen", "on the screen")
 CLAUSE_BREAKS = frozenset("and or then while before after until when whenever as but that who which where".split())
 SUBJECTLESS_BREAKS = frozenset("and or then but that who which".split())  # the next clause shares the subject
@@ -161,9 +164,10 @@ def verb_lemma(word: str) -> tuple[str | None, bool]:
     return None, False
 
 
-def _strip_framing(words: list[str]) -> tuple[list[str], bool]:
-    """Drop leading question framing and trailing 'in the video'; report do-support."""
-    do_support = False
+def _strip_framing(words: list[str]) -> tuple[list[str], bool, bool]:
+    """Drop leading question framing and trailing 'in the video'; report do-support and whether
+    the framing asks whether something exists ("is there ...")."""
+    do_support = existential = False
     changed = True
     while changed and words:
         changed = False
@@ -171,6 +175,7 @@ def _strip_framing(words: list[str]) -> tuple[list[str], bool]:
         for lead in LEAD_PHRASES:
             if text == lead or text.startswith(lead + " "):
                 words = words[len(lead.split()) :]
+                existential |= lead in EXISTENTIAL
                 changed = True
                 break
         if not changed and words and words[0] in LEAD_WORDS:
@@ -182,7 +187,7 @@ def _strip_framing(words: list[str]) -> tuple[list[str], bool]:
         if text.endswith(" " + tail):
             words = words[: -len(tail.split())]
             break
-    return words, do_support
+    return words, do_support, existential
 
 
 def _clauses(words: list[str]) -> list[tuple[list[str], bool]]:
@@ -270,10 +275,10 @@ def _clause_phrases(words: list[str], nounish: list[bool], borrowed: bool, subje
 def rule_phrases(question: str, max_phrases: int = 4) -> tuple[str, ...]:
     """The deterministic decoupling (see the module docstring); never empty."""
     words = _WORD.findall(question.lower().replace("\u2019", "'"))
-    words, do_support = _strip_framing(words)
+    words, do_support, existential = _strip_framing(words)
     clauses = []
     pro_verb = False
-    for clause, borrow in _clauses(words):
+    for k, (clause, borrow) in enumerate(_clauses(words)):
         # "what does the red cross do?": "do" stands for the unknown action, so the clause has no
         # verb to name and every word in it belongs to the noun phrase ("cross" is no verb here).
         pro_verb = clause[-1] in ("do", "does", "did")
@@ -281,7 +286,8 @@ def rule_phrases(question: str, max_phrases: int = 4) -> tuple[str, ...]:
         for w in clause:
             if w not in STOP:
                 content.append(w)
-                nounish.append(pro_verb or prev in DETERMINERS or prev in PREPOSITIONS)
+                thing = existential and k == 0 and w in VERBS  # "is there a green cross"
+                nounish.append(pro_verb or thing or prev in DETERMINERS or prev in PREPOSITIONS)
             prev = w
         if content:
             clauses.append((content, nounish, borrow))

@@ -1,58 +1,58 @@
-"""T*-style adaptive temporal search: score a few frames, zoom in where the scores are high.
+"""T*: the published temporal search, with image–text scores in place of the object detector.
 
-For a video that is not (fully) indexed, embedding every frame costs minutes on a CPU. Instead:
+Ye et al., "Re-thinking Temporal Search for Long-Form Video Understanding", CVPR 2025. The update
+below is the one of the authors' ``TStarSearcher`` (github.com/mll-lab-nu/TStar,
+``TStar/interface_searcher.py`` at commit 6b3a2e1), step for step, on a grid of
+``total = int(duration_s * fps)`` seconds (``fps`` = 1, as in their code):
 
-1. **coarse**: score a sparse set of times (the keyframes the caller passes as
-   ``initial_times_s``, thinned evenly to ``coarse_count`` when there are more; or an even grid
-   of ``coarse_count`` times);
-2. **distribution**: interpolate the visited scores over a fine time grid (linear between
-   visited times), keep only what lies above the ``top_quantile`` of the visited scores, spread
-   it to neighbours with a Gaussian whose width halves every round (coarse to fine), and mix in
-   ``explore`` of uniform mass so no region is ever ruled out;
-3. **sample** ``round_size`` new grid times: the unscored grid times within ``zoom_steps`` of
-   the best peaks first, nearest first (zooming in), the rest drawn from the distribution
-   (seeded, without replacement; visited times have zero mass, so nothing is scored twice);
-   score them, repeat;
-4. **stop** when ``max_evaluations`` are spent, the grid is exhausted, or the best
-   ``confirm_peaks`` peaks are *confirmed*: unchanged for ``patience`` rounds, both grid
-   neighbours of each peak visited (a true local maximum at full resolution), and each peak at
-   least ``confirm_z`` robust spreads (1.4826 × MAD) above the median visited score — the best
-   of a few hundred noise samples sits about 3 spreads up, so a noise bump is not "confirmed".
+1. **sample** ``grid_rows * grid_cols`` seconds: the first iteration every ``total // n``-th
+   second; later ones at random without replacement from ``(P + n / total)`` over the unvisited
+   seconds, kept only where it reaches its 75th percentile (the top 25 %); when that leaves fewer
+   than n seconds with mass, from ``P + n / total`` over all seconds (visited ones too);
+2. **score** them: a frame's score is the highest weighted confidence among the objects detected
+   in it (targets weigh 1.0, cues 0.5; an object is detected above ``score_threshold``), 0 if none;
+3. **spread**: every frame of this iteration at or above the iteration's 75th percentile lifts
+   each second within ``window_size`` (5) to at least its own score / (distance + 1);
+4. **distribution**: ``P = sigmoid(max(1 / total, spline(t)))``, normalised, ``spline`` being
+   SciPy's smoothing spline (``UnivariateSpline``, s = 0.5) through the visited seconds' scores;
+5. **verify**: a sampled frame in which a remaining target is detected is scored again; the target
+   is found when that score exceeds ``confidence_threshold``;
+6. repeat while a target remains and the budget ``min(1000, total * search_budget)``, less
+   ``grid_rows * grid_cols`` per iteration, is positive. Then draw ``search_nframes`` seconds at
+   random without replacement in proportion to every second's score (1e-6 where never scored or
+   lifted; 0 where scored with nothing detected), sorted: that is the selection.
 
-The final ``budget`` frames are selected from the visited (time, score) pairs with a selection
-strategy (``topk`` by default, after optional temporal smoothing ``smooth_s``, ``smooth``). The caller's
-``score_at(times_s) -> scores`` does the decoding, embedding (and storing) of the new times, so
-every frame scored here warms the store.
+Defaults are those of the authors' LV-Haystack run (``eval_LV_Haystack.sh`` ->
+``run_TStar_onDataset.py``: 8 frames, a 4 x 4 grid, confidence threshold 0.7, search budget 1.0,
+YOLO-World, whose detector keeps boxes above 0.12).
 
-Wiring (the pipeline's decoder, encoder and store; raw cosine so rounds are comparable):
+What maps to what (longvid has image–text encoders, not a detector):
 
-    scorer = incremental_scorer(encoder.encode_text(phrases))
-    def score_at(times_s):
-        frames = decoder.frames_at(times_s)                  # decode only these times
-        vectors = encoder.encode_images(frames)              # embed them
-        store_frames(frames, vectors)                        # e.g. the store's add_run: warmer next time
-        return scorer(vectors)
-    result = tstar_search(info.duration_s, score_at, budget=32, start_s=info.start_s,
-                          initial_times_s=keyframe_times, grid_s=1 / decode_fps)
+* target / cue objects (named by the grounding VLM) -> the columns of ``score_at``'s result, one
+  per text (``cues`` lists the cue columns). The pipeline scores the question's phrases combined,
+  so its search has one target.
+* detector confidence of an object in a grid cell -> ``sigmoid(z - confidence_z)`` of the frame's
+  image–text score (``calibrate=True``): ``z`` counts robust spreads (1.4826 x MAD) above the
+  median score of the first iteration, T*'s even look over the whole video, frozen from then on
+  (a detector's confidence does not change as the search goes on). A frame typical of the video
+  maps to 0.02, detection (> 0.12) starts 2 spreads up, verification (> 0.7) near 4.85 spreads
+  up, the bar ``tstar-coverage`` uses to confirm a peak. ``calibrate=False``: ``score_at``
+  already returns confidences in [0, 1] (e.g. SigLIP's own match probabilities).
+* the 4 x 4 image grid detected at once -> each frame embedded on its own; the grid's size stays
+  the number of frames per iteration.
+* single-frame re-detection at a higher resolution (verify) -> the same score: the frame was
+  embedded at the encoder's full resolution already, so verifying costs no embedding.
 
-Limits: the coarse pass must land near the answer. An event whose frames are the only ones that
-score above the noise, and shorter than the coarse spacing, can be missed; real scores usually
-rise around an event (its objects are on screen before and after it), which is what the
-refinement rounds climb. Where they do not, T* finds the moment about as often as a coarse
-sample lands on it (about needle length / coarse spacing). Hence the defaults: a cold search
-may spend 25 % of a 1 fps index, and all of it goes to coverage except what the refinement needs
-to fill the selection (three budgets, at least half to coverage). Measured on generated needle
-videos (2-5 s needles seen only during the event; ``benchmarks/haystack.py``'s 20 videos and,
-held out, ``benchmarks/quality_tiny.py``'s 20), F1@8 of a cold search:
-
-    70 % coarse, zoom to the peaks' two neighbours (before)   0.62   held out 0.54
-    all but 3 budgets coarse, zoom 3 steps each side (now)     0.85   held out 0.73
-    (full-index topk: 0.93)
+Randomness: a ``numpy.random.RandomState(seed)``, called exactly where the authors call the global
+``np.random`` (after ``np.random.seed(seed)`` their code draws the same seconds). Where their code
+fails (fewer than 4 or at most ``search_nframes`` seconds: their spline needs 4 points and their
+final draw more seconds than it takes; a final draw with fewer seconds holding mass than it takes)
+every second with mass is taken first and the rest drawn evenly, and tiny videos are scored whole.
 """
 
 from __future__ import annotations
 
-import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,283 +60,249 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from ..select import select_frames
-from ..select._common import check_budget, even_targets
 from ..types import Selection, _ToDict
 
 ScoreFn = Callable[[np.ndarray], Sequence[float] | np.ndarray]
 
-# Coverage first: refinement can only climb where coarse scores already rise, so a moment visible
-# only during its own few seconds (a short needle event) is found only if a coarse sample lands on
-# it. The refinement keeps REFINE_BUDGETS x budget evaluations, enough to zoom into the best peaks
-# and fill the selection with frames around them; the coarse pass gets the rest, and never less
-# than MIN_COARSE_SHARE of the evaluations (short videos). See the module docstring's figures.
-REFINE_BUDGETS = 3
-MIN_COARSE_SHARE = 0.5
-# How far the refinement looks around the best peaks each round, in grid steps either side.
-ZOOM_STEPS = 3
-# Evaluations a cold search may spend by default, as a share of a 1 fps index's frames.
-MAX_EVALUATION_SHARE = 0.25
+BUDGET_CAP = 1000  # the authors' search never scores more than 1000 frames
+WINDOW_SIZE = 5  # neighbour spreading reach, in seconds
+CUE_WEIGHT = 0.5
+FLOOR = 1e-6  # score of a second never scored
+ROBUST_SPREAD = 1.4826  # MAD -> standard deviation for normal noise
 
 
 @dataclass
 class TStarResult(_ToDict):
-    visited_times_s: np.ndarray  # sorted
-    visited_scores: np.ndarray
-    selection: Selection
-    evaluations: int  # frames scored by score_at (each one decoded and embedded)
-    rounds: int  # refinement rounds after the coarse pass
-    stop_reason: str  # "confirmed" | "max_evaluations" | "exhausted"
-    round_sizes: list[int] = field(default_factory=list)  # evaluations per pass, coarse first
-    from_store: int = 0  # grid times whose scores were given (known_times_s), not evaluated
+    visited_times_s: np.ndarray  # sorted: the seconds T* scored
+    visited_scores: np.ndarray  # their frame scores (confidences, as measured)
+    selection: Selection  # the final draw, strategy "tstar"
+    evaluations: int  # frames scored by score_at (each decoded and embedded once)
+    iterations: int
+    stop_reason: str  # "verified" | "budget" | "whole" (a video too short to search)
+    sampled_s: list[list[float]] = field(default_factory=list)  # per iteration, in draw order
+    from_store: int = 0  # seconds whose scores were given (known_times_s), not evaluated
 
 
-def _positive(name: str, value: Any, integer: bool = False) -> None:
-    ok = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.number))
-    if isinstance(value, bool) or not ok or not np.isfinite(value) or value <= 0:
-        kind = "a positive integer" if integer else "a positive number"
-        raise InvalidArgumentError(f"{name} = {value!r} is invalid", f"expected {kind}")
+def _check(name: str, ok: bool, value: Any, expected: str) -> None:
+    if not ok:
+        raise InvalidArgumentError(f"{name} = {value!r} is invalid", f"expected {expected}")
 
 
-def _gaussian_smooth(values: np.ndarray, sigma_steps: float) -> np.ndarray:
-    if sigma_steps < 0.5:
-        return values
-    half = int(math.ceil(4 * sigma_steps))
-    kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma_steps) ** 2)
-    padded = np.pad(values, half, mode="edge")
-    return np.convolve(padded, kernel / kernel.sum(), mode="valid")
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def _peaks(times: np.ndarray, scores: np.ndarray, count: int, gap_s: float) -> list[float]:
-    """Times of the ``count`` best visited scores at least ``gap_s`` apart (best first)."""
-    picked: list[float] = []
-    for i in np.argsort(-scores, kind="stable"):
-        if all(abs(times[i] - p) >= gap_s for p in picked):
-            picked.append(float(times[i]))
-            if len(picked) == count:
-                break
-    return picked
+class _Frames:
+    """Scores per grid second: fetched from ``score_at`` once, then kept (store frames included)."""
+
+    def __init__(self, score_at: ScoreFn, start_s: float, fps: float, cues: Sequence[int], calibrate: bool,
+                 confidence_z: float, score_threshold: float):
+        self.score_at, self.start_s, self.fps = score_at, start_s, fps
+        self.cues, self.calibrate, self.confidence_z, self.score_threshold = tuple(cues), calibrate, confidence_z, score_threshold
+        self.raw: dict[int, np.ndarray] = {}
+        self.evaluated = 0
+        self.centre = self.spread = self.weights = None
+
+    def seed_known(self, times_s: Any, scores: Any, total: int) -> None:
+        t = np.asarray(times_s, dtype=np.float64).ravel()
+        s = np.asarray(scores, dtype=np.float64)
+        s = s.reshape(len(s), -1) if s.ndim else s.reshape(1, 1)
+        if s.shape[0] != t.size:
+            raise InvalidArgumentError(f"{t.size} known_times_s but {s.shape[0]} known_scores", "pass one score per time")
+        bad = np.flatnonzero(~(np.isfinite(t) & np.isfinite(s).all(axis=1)))
+        if bad.size:
+            raise InvalidArgumentError(f"known time/score #{bad[0]} is not finite: {float(t[bad[0]])!r}")
+        offset = (t - self.start_s) * self.fps
+        sec = np.clip(np.rint(offset), 0, total - 1).astype(np.int64)
+        for i in np.argsort(-np.abs(offset - sec), kind="stable"):  # nearest frame last: it wins
+            self.raw[int(sec[i])] = s[i]
+
+    def _fetch(self, secs: np.ndarray) -> None:
+        missing = np.unique([s for s in secs.tolist() if s not in self.raw])
+        if missing.size == 0:
+            return
+        got = np.asarray(self.score_at(self.start_s + missing / self.fps), dtype=np.float64)
+        if got.ndim == 1:
+            got = got[:, None]
+        if got.ndim != 2 or got.shape[0] != missing.size:
+            raise InvalidArgumentError(f"score_at returned shape {got.shape} for {missing.size} times",
+                                       "return one score per time (or one row of scores per time)")
+        bad = np.argwhere(~np.isfinite(got))
+        if bad.size:
+            raise InvalidArgumentError(f"score_at returned {float(got[tuple(bad[0])])!r} for "
+                                       f"{self.start_s + missing[bad[0][0]] / self.fps:.3f} s", "scores must be finite")
+        for s, row in zip(missing.tolist(), got):
+            self.raw[s] = row
+        self.evaluated += missing.size
+
+    def confidences(self, secs: np.ndarray) -> np.ndarray:
+        """(n, texts) detector-like confidences of the frames at ``secs``."""
+        self._fetch(secs)
+        rows = np.stack([self.raw[s] for s in secs.tolist()])
+        if self.weights is None:  # the first iteration: fix columns, weights and calibration
+            m = rows.shape[1]
+            if any(not _is_int(c) or not 0 <= c < m for c in self.cues) or len(set(self.cues)) >= m:
+                raise InvalidArgumentError(f"cues = {list(self.cues)!r} is invalid for {m} score columns",
+                                           "list cue columns by index and leave at least one target column")
+            self.weights = np.where(np.isin(np.arange(m), self.cues), CUE_WEIGHT, 1.0)
+            self.centre = np.median(rows, axis=0)
+            mad = ROBUST_SPREAD * np.median(np.abs(rows - self.centre), axis=0)
+            floor = np.maximum(np.abs(self.centre) * 1e-6, 1e-12)  # a flat first look: any rise counts
+            self.spread = np.where(mad > 0, mad, np.maximum(rows.std(axis=0), floor))
+        if rows.shape[1] != self.weights.size:
+            raise InvalidArgumentError(f"score_at returned {rows.shape[1]} scores per time, earlier {self.weights.size}",
+                                       "return the same columns every time")
+        if not self.calibrate:
+            return rows
+        z = (rows - self.centre) / self.spread
+        return 1.0 / (1.0 + np.exp(-(z - self.confidence_z)))
+
+    def measure(self, secs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per frame: its score (best weighted detected confidence, 0 if none) and what is detected."""
+        conf = self.confidences(secs)
+        detected = conf > self.score_threshold
+        score = np.where(detected, conf * self.weights, 0.0).max(axis=1, initial=0.0)
+        return score, detected
 
 
-def _standout(visited_scores: np.ndarray, peak_scores: np.ndarray) -> float:
-    """How far the weakest confirmed peak lies above the typical visited score, in robust spreads."""
-    centre = float(np.median(visited_scores))
-    spread = 1.4826 * float(np.median(np.abs(visited_scores - centre)))
-    if spread <= 0:
-        spread = float(np.std(visited_scores))
-    if spread <= 0:
-        return 0.0  # all visited scores equal: nothing stands out
-    return (float(np.min(peak_scores)) - centre) / spread
+def _sample(score_p: np.ndarray | None, unvisited: np.ndarray, n: int, rng: np.random.RandomState) -> np.ndarray:
+    total = unvisited.size
+    n = min(n, total)
+    if score_p is None:  # first iteration: evenly spaced
+        picked = np.arange(0, total, total // n)[:n]
+        return picked if picked.size == n else np.append(picked, total - 1)
+    p = (score_p + n / total) * unvisited
+    p = p * (p >= np.percentile(p, 75))
+    if p.sum() == 0 or np.count_nonzero(p) < n:
+        p = score_p + n / total
+    p /= p.sum()
+    return rng.choice(total, size=n, replace=False, p=p)
 
 
-def nearest_times(sorted_times: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """For each of ``times``, the nearest of ``sorted_times`` (non-empty; ties: the earlier)."""
-    right = np.minimum(np.searchsorted(sorted_times, times), sorted_times.size - 1)
-    left = np.maximum(right - 1, 0)
-    closer_left = np.abs(sorted_times[left] - times) <= np.abs(sorted_times[right] - times)
-    return np.where(closer_left, sorted_times[left], sorted_times[right])
+def _spread(score: np.ndarray, frame_scores: np.ndarray, secs: np.ndarray, window: int = WINDOW_SIZE) -> None:
+    """Neighbour spreading, in the authors' order (a lifted second may lift the next one's reach)."""
+    cut = np.percentile(frame_scores, 75)
+    for sec in (int(s) for s, c in zip(secs, frame_scores) if c >= cut):
+        for offset in range(-window, window + 1):
+            j = sec + offset
+            if 0 <= j < score.size:
+                score[j] = max(score[j], score[sec] / (abs(offset) + 1))
 
 
-def _distance_to(sorted_times: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Distance from each of ``times`` to the nearest of ``sorted_times`` (non-empty)."""
-    return np.abs(nearest_times(sorted_times, times) - times)
+def _distribution(score: np.ndarray, unvisited: np.ndarray) -> np.ndarray:
+    from scipy.interpolate import UnivariateSpline
+
+    total = score.size
+    visited = np.flatnonzero(unvisited == 0)
+    with warnings.catch_warnings():  # FITPACK warns when it cannot meet s exactly; the fit is used anyway
+        warnings.simplefilter("ignore")
+        fitted = UnivariateSpline(visited, score[visited], s=0.5)(np.arange(total))
+    p = 1 / (1 + np.exp(-np.maximum(1 / total, fitted)))
+    return p / p.sum()
 
 
-def peaks_scores(times: np.ndarray, scores: np.ndarray, peaks: list[float]) -> np.ndarray:
-    return scores[np.searchsorted(times, peaks)]
+def _draw(score: np.ndarray, n: int, rng: np.random.RandomState) -> np.ndarray:
+    p = score / score.sum()
+    held = np.count_nonzero(p)
+    if held >= n:
+        return np.sort(rng.choice(score.size, size=n, replace=False, p=p))
+    rest = np.flatnonzero(p == 0)  # the authors' draw fails here: take all with mass, the rest evenly
+    extra = rest[np.linspace(0, rest.size - 1, n - held).round().astype(np.int64)] if n > held else rest[:0]
+    return np.sort(np.concatenate([np.flatnonzero(p > 0), extra]))
 
 
 def tstar_search(
     duration_s: float,
     score_at: ScoreFn,
-    budget: int = 8,
+    search_nframes: int = 8,
     *,
     start_s: float = 0.0,
-    initial_times_s: Sequence[float] | np.ndarray | None = None,
+    fps: float = 1.0,
+    image_grid_shape: tuple[int, int] = (4, 4),
+    search_budget: float = 1.0,
+    confidence_threshold: float = 0.7,
+    score_threshold: float = 0.12,
+    cues: Sequence[int] = (),
+    calibrate: bool = True,
+    confidence_z: float = 4.0,
     known_times_s: Sequence[float] | np.ndarray | None = None,
     known_scores: Sequence[float] | np.ndarray | None = None,
-    grid_s: float = 0.5,
-    max_evaluations: int | None = None,
-    coarse_count: int | None = None,
-    round_size: int | None = None,
-    top_quantile: float = 0.9,
-    explore: float = 0.1,
-    confirm_peaks: int = 1,
-    confirm_z: float = 4.0,
-    patience: int = 2,
     seed: int = 0,
-    strategy: str = "topk",
-    smooth_s: float = 0.0,
-    strategy_options: dict[str, Any] | None = None,
-    smooth: str = "mean",
-    zoom_steps: int = ZOOM_STEPS,
 ) -> TStarResult:
-    """Adaptive search over [start_s, start_s + duration_s); see the module docstring.
+    """The published T* over [start_s, start_s + duration_s); see the module docstring.
 
-    Defaults: ``max_evaluations`` = 25 % of a 1 fps index (``floor(0.25 * duration_s)``, at least
-    ``4 * budget``, at most the grid); ``coarse_count`` = all of that but
-    ``REFINE_BUDGETS * budget``, at least half of it and at least ``budget``;
-    ``round_size`` = a fifth of the rest (at least ``budget``); ``zoom_steps`` = 3. Same inputs and
-    ``seed``, same result.
-
-    ``known_times_s``/``known_scores``: frames already embedded (in the store), scored for this
-    question at no embedding cost. They count as visited but not as evaluations; when they are at
-    least ``coarse_count``, they replace the coarse pass, and coarse times near one are skipped.
+    ``score_at(times_s)`` returns one image–text score per time (or a row per time, one column per
+    text). ``known_times_s``/``known_scores``: frames already embedded (the store); T* behaves the
+    same, they only spare the embedding. Same inputs and ``seed``, same result.
     """
-    _positive("duration_s", duration_s)
-    _positive("grid_s", grid_s)
-    budget = check_budget(budget)
+    for name, value in (("duration_s", duration_s), ("fps", fps), ("search_budget", search_budget)):
+        _check(name, not isinstance(value, bool) and isinstance(value, (int, float, np.number)) and np.isfinite(value)
+               and value > 0, value, "a positive number")
+    _check("search_nframes", _is_int(search_nframes) and search_nframes >= 1, search_nframes, "an integer of at least 1")
+    rows_cols = tuple(image_grid_shape) if isinstance(image_grid_shape, (tuple, list)) else ()
+    _check("image_grid_shape", len(rows_cols) == 2 and all(_is_int(v) and v >= 1 for v in rows_cols)
+           and rows_cols[0] * rows_cols[1] >= 4, image_grid_shape, "(rows, cols) of at least 4 frames (T*'s spline needs 4)")
+    for name, value in (("confidence_threshold", confidence_threshold), ("score_threshold", score_threshold),
+                        ("confidence_z", confidence_z)):
+        _check(name, isinstance(value, (int, float, np.number)) and np.isfinite(value), value, "a finite number")
     if not callable(score_at):
         raise InvalidArgumentError(f"score_at = {score_at!r} is not callable", "pass a function times_s -> scores")
-    if not 0.0 <= top_quantile < 1.0:
-        raise InvalidArgumentError(f"top_quantile = {top_quantile!r} is invalid", "expected a share in [0, 1)")
-    if not 0.0 <= explore <= 1.0:
-        raise InvalidArgumentError(f"explore = {explore!r} is invalid", "expected a share in [0, 1]")
-    _positive("confirm_peaks", confirm_peaks, integer=True)
-    _positive("patience", patience, integer=True)
-    _positive("confirm_z", confirm_z)
-    _positive("zoom_steps", zoom_steps, integer=True)
-
-    grid = start_s + grid_s * np.arange(max(1, math.ceil(duration_s / grid_s - 1e-9)))
-    size = grid.size
-    if max_evaluations is None:
-        max_evaluations = min(size, max(4 * budget, math.floor(MAX_EVALUATION_SHARE * duration_s)))
-    _positive("max_evaluations", max_evaluations, integer=True)
-    max_evaluations = min(int(max_evaluations), size)
-    if coarse_count is None:
-        coarse_count = max(budget, round(MIN_COARSE_SHARE * max_evaluations), max_evaluations - REFINE_BUDGETS * budget)
-    _positive("coarse_count", coarse_count, integer=True)
-    if round_size is None:
-        round_size = max(budget, math.ceil((max_evaluations - min(int(coarse_count), max_evaluations)) / 5))
-    _positive("round_size", round_size, integer=True)
-
-    visited = np.zeros(size, dtype=bool)
-    scores = np.full(size, np.nan)
-    round_sizes: list[int] = []
-
-    def grid_index(times_s: np.ndarray) -> np.ndarray:
-        return np.clip(np.rint((times_s - start_s) / grid_s), 0, size - 1).astype(np.int64)
-
-    def snap(times_s: np.ndarray) -> np.ndarray:
-        return np.unique(grid_index(times_s))
-
     if (known_times_s is None) != (known_scores is None):
         raise InvalidArgumentError("known_times_s and known_scores go together", "pass both or neither")
+
+    total = max(1, int(duration_s * fps))
+    frames = _Frames(score_at, float(start_s), float(fps), cues, calibrate, confidence_z, score_threshold)
     if known_times_s is not None:
-        kt = np.asarray(known_times_s, dtype=np.float64).ravel()
-        ks = np.asarray(known_scores, dtype=np.float64).ravel()
-        if kt.shape != ks.shape:
-            raise InvalidArgumentError(f"{kt.size} known_times_s but {ks.size} known_scores", "pass one score per time")
-        bad = np.flatnonzero(~(np.isfinite(kt) & np.isfinite(ks)))
-        if bad.size:
-            raise InvalidArgumentError(f"known time/score #{bad[0]} is not finite: {float(kt[bad[0]])!r}, {float(ks[bad[0]])!r}")
-        best = np.full(size, -np.inf)
-        np.maximum.at(best, grid_index(kt), ks)  # two stored frames on one grid time: the better
-        visited[:] = np.isfinite(best)
-        scores[visited] = best[visited]
-    from_store = int(visited.sum())
+        frames.seed_known(known_times_s, known_scores, total)
+    from_store = len(frames.raw)
+    rng = np.random.RandomState(seed)
+    score = np.zeros(total) + FLOOR
+    unvisited = np.ones(total)
+    score_p: np.ndarray | None = None  # T*'s P, once the first iteration has updated it
+    sampled: list[np.ndarray] = []
+    stop = "budget"
 
-    def spent() -> int:
-        return sum(round_sizes)
-
-    def evaluate(idx: np.ndarray) -> None:
-        idx = idx[~visited[idx]][: max_evaluations - spent()]
-        if idx.size == 0:
-            return
-        got = np.asarray(score_at(grid[idx].copy()), dtype=np.float64)
-        if got.shape != (idx.size,):
-            raise InvalidArgumentError(f"score_at returned shape {got.shape} for {idx.size} times", "return one score per time")
-        bad = np.flatnonzero(~np.isfinite(got))
-        if bad.size:
-            raise InvalidArgumentError(f"score_at returned {float(got[bad[0]])!r} for {grid[idx[bad[0]]]:.3f} s", "scores must be finite")
-        visited[idx] = True
-        scores[idx] = got
-        round_sizes.append(int(idx.size))
-
-    # Coarse pass (skipped when the store already holds as many frames).
-    if initial_times_s is not None:
-        first = snap(np.asarray(initial_times_s, dtype=np.float64))
-        if first.size == 0:
-            raise InvalidArgumentError("initial_times_s is empty", "pass None for an even coarse grid")
-        keep = min(int(coarse_count), max_evaluations)
-        if first.size > keep:  # more keyframes than the coarse pass may score: an even subset
-            first = first[np.linspace(0, first.size - 1, keep).round().astype(np.int64)]
+    if total < 4 or total <= search_nframes:  # too short to search: score every second
+        secs = np.arange(total)
+        score[:], _ = frames.measure(secs)
+        unvisited[:] = 0
+        picked, stop = np.sort(np.argsort(-score, kind="stable")[:search_nframes]), "whole"
     else:
-        count = min(int(coarse_count), max_evaluations)
-        first = snap(even_targets(float(start_s), float(start_s + duration_s), count))
-    if from_store:  # a coarse time next to a stored frame adds nothing
-        first = first[_distance_to(grid[visited], grid[first]) > duration_s / max(1, first.size) / 2]
-    if from_store < coarse_count:
-        evaluate(first)
-    else:  # the store did the coarse pass: only the refinement share is new work
-        max_evaluations = max(min(int(round_size), size), max_evaluations - int(coarse_count))
-    coarse_spacing_s = max(grid_s, duration_s / max(1, int(visited.sum())))
-    peak_gap_s = max(2 * grid_s, coarse_spacing_s)
+        n_grid = rows_cols[0] * rows_cols[1]
+        targets = None
+        budget_left = min(BUDGET_CAP, total * search_budget)
+        while (targets is None or targets) and budget_left > 0:
+            secs = _sample(score_p, unvisited, n_grid, rng)
+            budget_left -= n_grid
+            frame_scores, detected = frames.measure(secs)
+            if targets is None:
+                targets = [j for j in range(frames.weights.size) if j not in frames.cues]
+            sampled.append(secs)
+            unvisited[secs] = 0
+            score[secs] = frame_scores
+            _spread(score, frame_scores, secs)
+            score_p = _distribution(score, unvisited)
+            for k, sec in enumerate(secs.tolist()):  # verification, frame by frame
+                for target in list(targets):
+                    if detected[k, target]:
+                        score[sec] = frame_scores[k]  # re-detection: the same score here
+                        if frame_scores[k] > confidence_threshold:
+                            targets.remove(target)
+                            break
+            if not targets:
+                stop = "verified"
+        picked = _draw(score, search_nframes, rng)
 
-    rng = np.random.default_rng(seed)
-    rounds, stable, last_peaks, stop_reason = 0, 0, None, "max_evaluations"
-    while True:
-        done = spent()
-        if visited.all():
-            stop_reason = "exhausted"
-            break
-        if done >= max_evaluations:
-            stop_reason = "max_evaluations"
-            break
-        vt, vs = grid[visited], scores[visited]
-        peaks = _peaks(vt, vs, confirm_peaks, peak_gap_s)
-        if last_peaks is not None and len(peaks) == len(last_peaks) and all(
-            abs(a - b) < grid_s / 2 for a, b in zip(peaks, last_peaks)
-        ):
-            stable += 1
-        else:
-            stable = 0
-        last_peaks = peaks
-        peak_idx = np.rint((np.asarray(peaks) - start_s) / grid_s).astype(np.int64)
-        near = np.unique(np.clip(np.concatenate([peak_idx - 1, peak_idx + 1]), 0, size - 1))
-        neighbours_done = bool(visited[near].all())
-        # unscored grid times around the best peaks, nearest first
-        offsets = np.array([o for d in range(1, zoom_steps + 1) for o in (-d, d)])
-        around = np.clip((peak_idx[None, :] + offsets[:, None]).ravel(), 0, size - 1)
-        _, first_seen = np.unique(around, return_index=True)
-        beside = around[np.sort(first_seen)]
-        beside = beside[~visited[beside]]
-        if stable >= patience and neighbours_done and _standout(vs, peaks_scores(vt, vs, peaks)) >= confirm_z:
-            stop_reason = "confirmed"
-            break
-
-        # Distribution over the grid from the visited scores.
-        curve = np.interp(grid, vt, vs)
-        cut = float(np.quantile(vs, top_quantile))
-        focus = np.clip(curve - cut, 0.0, None)
-        sigma_steps = max(1.0, coarse_spacing_s / grid_s / 2 ** (rounds + 1))
-        focus = _gaussian_smooth(focus, sigma_steps)
-        focus[visited] = 0.0
-        free = (~visited).astype(np.float64)
-        p = explore * free / free.sum()
-        if focus.sum() > 0:
-            p += (1.0 - explore) * focus / focus.sum()
-        else:
-            p = free / free.sum()
-        # The best peaks' unscored neighbours first (zoom in: confirms a peak, or moves it), the
-        # rest of the round drawn from the distribution.
-        k = min(int(round_size), max_evaluations - done)
-        first = beside[:k]
-        p[first] = 0.0
-        k_rest = min(k - first.size, int(np.count_nonzero(p)))
-        drawn = rng.choice(size, size=k_rest, replace=False, p=p / p.sum()) if k_rest > 0 else first[:0]
-        evaluate(np.concatenate([first, drawn]))
-        rounds += 1
-
-    vt, vs = grid[visited], scores[visited]
-    selection = select_frames(vt, vs, budget, strategy=strategy, smooth_s=smooth_s, smooth=smooth, **(strategy_options or {}))
+    visited = np.flatnonzero(unvisited == 0)
+    visited_scores, _ = frames.measure(visited)
+    times = start_s + picked / fps
     return TStarResult(
-        visited_times_s=vt,
-        visited_scores=vs,
-        selection=selection,
-        evaluations=spent(),
-        rounds=rounds,
-        stop_reason=stop_reason,
-        round_sizes=round_sizes,
+        visited_times_s=start_s + visited / fps,
+        visited_scores=visited_scores,
+        selection=Selection(tuple(float(t) for t in times), tuple(float(score[s]) for s in picked), "tstar"),
+        evaluations=frames.evaluated,
+        iterations=len(sampled),
+        stop_reason=stop,
+        sampled_s=[[float(start_s + s / fps) for s in secs] for secs in sampled],
         from_store=from_store,
     )

@@ -1,19 +1,34 @@
 """Frame selection under a frame budget: plain functions over (timestamps, scores, budget, scenes).
 
     from longvid.select import select_frames
-    sel = select_frames(times_s, scores, budget=16, strategy="bolt")
-    sel.timestamps_s, sel.scores          # sorted, unique, exactly min(budget, frames) of them
+    sel = select_frames(times_s, scores, budget=16, strategy="topk")
+    sel.timestamps_s, sel.scores          # sorted, unique, min(budget, frames) of them
 
 Every strategy has the signature ``fn(timestamps_s, scores, budget, scenes=None, **options)`` and
-returns a :class:`longvid.types.Selection`. Built-in strategies (one module each):
+returns a :class:`longvid.types.Selection`. Built-in strategies (one module per method):
 
-=========  ===================================================================================
+==  ===================================================================================
 uniform    evenly spaced over the time range (question-blind reference)
 topk       best scores with temporal non-maximum suppression, refilled to the budget
 bolt       inverse transform sampling of min-max-normalised scores raised to a power
 aks        recursive split of the timeline: relevance where top scores stand out, else coverage
 scene      picks spread across shots in proportion to relevance × length, best frames inside
+dense      the budget spread evenly over the best few moments (questions about what happens)
 =========  ===================================================================================
+=======
+==========  ==================================================================================
+uniform     evenly spaced over the time range (question-blind reference)
+topk        best scores with temporal non-maximum suppression, refilled to the budget
+bolt        BOLT as published: inverse transform sampling of min-max-normalised scores ** power
+aks         AKS as published: judge-and-split on normalised scores, top-n of the full budget
+aks-z       longvid's AKS: robust z-score rule, shares that follow the split, budget always met
+scene       picks spread across shots in proportion to relevance × length, best frames inside
+dense       longvid's: the budget spread evenly over the best few moments (what happens in them)
+==========  ==================================================================================
+
+The published methods (``bolt``, ``aks``) return what the authors' code returns, which can be
+fewer frames than the budget (see their modules); every other strategy returns exactly
+``min(budget, frames)``.
 
 Register your own with ``STRATEGIES.register("name", fn)``.
 """
@@ -37,7 +52,9 @@ STRATEGIES.register("uniform", "longvid.select.uniform:select_uniform")
 STRATEGIES.register("topk", "longvid.select.topk:select_topk")
 STRATEGIES.register("bolt", "longvid.select.bolt:select_bolt")
 STRATEGIES.register("aks", "longvid.select.aks:select_aks")
+STRATEGIES.register("aks-z", "longvid.select.aks:select_aks_z")
 STRATEGIES.register("scene", "longvid.select.scene:select_scene")
+STRATEGIES.register("dense", "longvid.select.dense:select_dense")
 
 _FIXED = ("timestamps_s", "scores", "budget", "scenes")
 
@@ -59,7 +76,8 @@ def select_frames(
     smooth: str = "mean",
     **options: Any,
 ) -> Selection:
-    """Choose ``min(budget, len(timestamps_s))`` frames with the named strategy.
+    """Choose ``min(budget, len(timestamps_s))`` frames with the named strategy (at most that
+    many for the published ``bolt`` and ``aks``).
 
     ``smooth_s`` > 0 first spreads the scores over time with a Gaussian of that many seconds
     (:func:`longvid.search.scoring.smooth_scores`; ``smooth`` = ``"mean"``, a weighted average,

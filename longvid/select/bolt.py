@@ -1,19 +1,19 @@
-"""``bolt``: inverse transform sampling of sharpened scores (after BOLT, Liu et al., CVPR 2025).
+"""``bolt``: inverse transform sampling of sharpened scores (BOLT, Liu et al., CVPR 2025).
 
-Scores are min-max normalised to [0, 1] and raised to ``power``; the result, read as a
-probability mass over frames, gives a cumulative distribution over time. The frames are taken at
-``budget`` evenly spaced quantiles of that distribution (systematic sampling: deterministic, and
-the lowest-variance way to draw ``budget`` samples). Where relevance is high the quantiles crowd
-together; where it is low they thin out but do not vanish, so the timeline stays covered.
+``bolt`` is the published method as the authors' code runs it (``inverse_transform_sampling`` in
+sming256/BOLT ``select_frames.py``): scores are min-max normalised to [0, 1] and raised to
+``power`` (the paper's sharpening exponent alpha; the authors' scripts use 3, and 2.5 on
+LongVideoBench), read as a probability mass over frames, and the frames are taken where the
+cumulative distribution first reaches the ``budget`` quantiles ``linspace(1/budget, 1 - 1/budget,
+budget)``. The lowest-scoring frame has no mass at all. Two quantiles can land on the same frame;
+the authors hand that frame to the LLM twice, here the selection holds it once, so ``bolt`` can
+return fewer frames than the budget where the mass is concentrated (what the LLM sees is the same
+set of distinct frames). Beyond the authors' code: flat scores (their normalisation divides by zero)
+give uniform sampling, a budget of at least the frame count gives every frame.
 
-``power`` trades relevance against coverage: 0 is uniform sampling, large values approach top-k.
-The default 3.0 is our choice of a moderate sharpening (the paper treats the exponent as a tuned
-hyper-parameter); ``floor`` keeps a little mass on every frame so that a single outlier cannot
-empty the rest of the timeline.
-
-Two quantiles can land on the same frame where the mass is concentrated; the duplicate moves to
-the nearest free frame in time, so the budget is met exactly and the extra picks stay around the
-peak (what a question about that moment needs).
+longvid's earlier variant (1 % of the mass on every frame, bin-centre quantiles, a collision moved
+to the nearest free frame so the budget is always met) scored lower temporal F1 than this at 8, 16
+and 32 frames on 18 needle videos, with and without score smoothing, and was retired.
 """
 
 from __future__ import annotations
@@ -24,26 +24,28 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from ..types import Scene, Selection
-from ._common import check_inputs, even_targets, is_flat, make_selection, minmax, nearest_unique, uniform_indices
+from ._common import check_inputs, is_flat, make_selection, uniform_indices
 
 
-def bolt_weights(s: np.ndarray, power: float, floor: float) -> np.ndarray:
-    """Per-frame sampling mass: ``floor + (1 - floor) * minmax(s) ** power`` (all equal when flat)."""
-    return floor + (1.0 - floor) * minmax(s) ** power
+def check_power(power: float) -> None:
+    if not np.isfinite(power) or power < 0:
+        raise InvalidArgumentError(
+            f"power = {power!r} is invalid", "expected a number of 0 or more (0: uniform, 1: no sharpening)"
+        )
 
 
-def its_indices(t: np.ndarray, weights: np.ndarray, budget: int) -> list[int]:
-    """Frames at ``budget`` evenly spaced quantiles of ``weights``; duplicates moved to free neighbours."""
-    if budget >= t.size:
-        return list(range(t.size))
-    if is_flat(weights):  # equal mass everywhere is exactly uniform sampling
-        return uniform_indices(t, budget)
-    cdf = np.cumsum(weights)
-    total = float(cdf[-1])
-    quantiles = even_targets(0.0, total, budget)
-    first = np.searchsorted(cdf, quantiles, side="left").clip(0, t.size - 1)
-    # Collisions are resolved in time: the target of each quantile is its frame's time.
-    return nearest_unique(t, t[first])
+def bolt_indices(s: np.ndarray, budget: int, power: float) -> np.ndarray:
+    """The frame index each of BOLT's ``budget`` quantiles lands on (duplicates kept, in order).
+
+    The operations and their order are the authors' so that the float results match theirs.
+    """
+    weights = s - np.min(s)
+    weights = weights / np.max(weights)
+    weights = weights**power
+    cdf = np.cumsum(weights / np.sum(weights))
+    quantiles = np.linspace(1 / budget, 1 - 1 / budget, budget)
+    # budget 1 asks for quantile 1.0, which a cdf that sums to 1 - 1 ulp never reaches
+    return np.searchsorted(cdf, quantiles).clip(0, s.size - 1)
 
 
 def select_bolt(
@@ -52,16 +54,13 @@ def select_bolt(
     budget: int,
     scenes: Sequence[Scene] | np.ndarray | None = None,
     power: float = 3.0,
-    floor: float = 0.01,
 ) -> Selection:
-    """``budget`` frames by inverse transform sampling of ``minmax(scores) ** power``.
-
-    Deterministic (evenly spaced quantiles, no random draw). Flat scores give uniform sampling.
-    ``scenes`` is ignored.
-    """
+    """BOLT's inverse transform sampling of ``minmax(scores) ** power``: at most ``budget`` frames
+    (a frame that two quantiles land on counts once). ``scenes`` is ignored."""
     t, s, budget = check_inputs(timestamps_s, scores, budget)
-    if not np.isfinite(power) or power < 0:
-        raise InvalidArgumentError(f"power = {power!r} is invalid", "expected a number of 0 or more (0: uniform)")
-    if not 0.0 <= floor < 1.0:
-        raise InvalidArgumentError(f"floor = {floor!r} is invalid", "expected a share in [0, 1)")
-    return make_selection(t, s, its_indices(t, bolt_weights(s, power, floor), budget), "bolt")
+    check_power(power)
+    if budget >= t.size:
+        return make_selection(t, s, range(t.size), "bolt")
+    if is_flat(s):
+        return make_selection(t, s, uniform_indices(t, budget), "bolt")
+    return make_selection(t, s, bolt_indices(s, budget, power), "bolt")

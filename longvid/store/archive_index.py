@@ -22,7 +22,6 @@ refinement codes; ``IO_FLAG_MMAP`` for IVF lists).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import time
@@ -32,7 +31,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import InvalidArgumentError, ModelMismatchError, NotIndexedError, StoreCorruptError
+from ..errors import InvalidArgumentError, ModelMismatchError, NotIndexedError
+from . import integrity
+from .integrity import ArchiveFileMissing, identity, store_file
 from .records import Hit
 from .recipes import Recipe, apply_search_params, choose_recipe, load_recipes
 from .segments import TMP_PREFIX, _fsync_dir
@@ -59,6 +60,7 @@ class ArchiveIndexRecord:
     sha256: str
     seconds: float | None
     created_at: float
+    verified_stat: str | None = None  # the file's identity when its checksum last matched
 
 
 @dataclass
@@ -95,16 +97,25 @@ class ArchiveIndexMixin:
         return None if row is None else self._archive_record(row[0])
 
     def _archive_record(self, pk: int) -> ArchiveIndexRecord | None:
+        """The model's archive index; refused when its row names a file outside the store."""
+        records = self._archive_records("model = ?", (pk,))
+        if not records:
+            return None
+        store_file(self.root, records[0].file, "archive index")
+        return records[0]
+
+    def _archive_records(self, where: str, params: tuple) -> list[ArchiveIndexRecord]:
+        """Rows as records, names unchecked (`store check` reports what is wrong with them)."""
         rows = self._query(
             "SELECT id, model, recipe, params_json, file, count, dim, max_segment_id, segments, size_bytes, sha256, "
-            "seconds, created_at FROM archive_indexes WHERE model = ?",
-            (pk,),
+            f"seconds, created_at, verified_stat FROM archive_indexes WHERE {where} ORDER BY id",
+            params,
         )
-        if not rows:
-            return None
-        r = rows[0]
-        params = json.loads(r[3])
-        return ArchiveIndexRecord(r[0], r[1], r[2], params.get("kind", "?"), params, *r[4:])
+        out = []
+        for r in rows:
+            params = json.loads(r[3])
+            out.append(ArchiveIndexRecord(r[0], r[1], r[2], params.get("kind", "?"), params, *r[4:]))
+        return out
 
     def _covers(self, record: ArchiveIndexRecord) -> bool:
         """True while every segment the index was built from is still registered."""
@@ -115,9 +126,10 @@ class ArchiveIndexMixin:
         return (count, total) == (record.segments, record.count)
 
     def _segment_rows(self, pk: int, above: int = 0) -> list[tuple]:
-        return self._query(
-            "SELECT id, file, count, dim, size_bytes FROM segments WHERE model = ? AND id > ? ORDER BY id", (pk, above)
-        )
+        """Segment rows (reading.SEGMENT_COLUMNS: id, file, count, dim, ...) of a model, by id."""
+        from .reading import SEGMENT_COLUMNS
+
+        return self._query(f"SELECT {SEGMENT_COLUMNS} FROM segments WHERE model = ? AND id > ? ORDER BY id", (pk, above))
 
     # --- building -----------------------------------------------------------------------------------
 
@@ -174,7 +186,7 @@ class ArchiveIndexMixin:
             todo = segments
         else:
             params = dict(base.params)
-            index = faiss.read_index(str(self.root / base.file))  # a writable copy; the file stays as it is
+            index = self._read_archive_index(base, mmap=False)  # a writable copy; the file stays as it is
             todo = [r for r in segments if r[0] > base.max_segment_id]
         # A graph built in one add is better than one grown segment by segment: FAISS inserts
         # each add's vectors level by level, and 10k-vector steps cost recall@10 0.967 -> 0.934
@@ -205,14 +217,14 @@ class ArchiveIndexMixin:
             vectors = np.empty((sum(r[2] for r in rows), rows[0][3]), dtype=np.float32)
             ids = np.empty(vectors.shape[0], dtype=np.int64)
             at = 0
-            for _seg_id, file, count, seg_dim, size in rows:
-                seg = self._read_segment_row(file, count, seg_dim, size)
+            for row in rows:
+                seg, count = self._load_segment(row), row[2]
                 vectors[at : at + count], ids[at : at + count] = seg.vectors, seg.ids
                 at += count
             yield vectors, ids
             return
-        for _seg_id, file, count, seg_dim, size in rows:
-            seg = self._read_segment_row(file, count, seg_dim, size)
+        for row in rows:
+            seg = self._load_segment(row)
             yield np.ascontiguousarray(seg.vectors), np.ascontiguousarray(seg.ids)
 
     def _training_sample(self, segments: list[tuple], params: dict) -> np.ndarray:
@@ -221,20 +233,16 @@ class ArchiveIndexMixin:
         want = min(n, int(params.get("train_per_list", 50)) * int(params.get("nlist", 1)), int(params.get("train_max", 250_000)))
         rng = np.random.default_rng(TRAIN_SEED)
         parts = []
-        for _, file, count, seg_dim, size in segments:
+        for row in segments:
+            count = row[2]
             if count == 0:
                 continue
             keep = rng.random(count) < want / n
             if keep.any():
-                seg = self._read_segment_row(file, count, seg_dim, size)  # its vectors view lives as long as seg
+                seg = self._load_segment(row)  # its vectors view lives as long as seg
                 parts.append(seg.vectors[keep])
                 del seg
         return np.ascontiguousarray(np.concatenate(parts), np.float32)
-
-    def _read_segment_row(self, file: str, count: int, dim: int, size: int):
-        from .segments import read_segment
-
-        return read_segment(self.root, file, count=count, dim=dim, size_bytes=size)
 
     def _register_archive_index(self, record: ArchiveIndexRecord, tmp) -> ArchiveIndexRecord | None:
         """Rename the finished file into place and register it, holding the write lock. Returns
@@ -251,13 +259,14 @@ class ArchiveIndexMixin:
                     raise _Superseded  # another process registered a newer one while we built
                 os.replace(tmp, final)
                 _fsync_dir(final.parent)
+                record = dataclasses.replace(record, verified_stat=identity(final.stat()))  # hashed as written
                 c.execute("DELETE FROM archive_indexes WHERE model = ?", (record.model,))
                 new_id = c.execute(
                     "INSERT INTO archive_indexes(model, recipe, params_json, file, count, dim, max_segment_id, segments, "
-                    "size_bytes, sha256, seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "size_bytes, sha256, seconds, created_at, verified_stat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (record.model, record.recipe, json.dumps(record.params, sort_keys=True), record.file, record.count,
                      record.dim, record.max_segment_id, record.segments, record.size_bytes, record.sha256,
-                     record.seconds, record.created_at),
+                     record.seconds, record.created_at, record.verified_stat),
                 ).lastrowid
         except _Superseded:
             tmp.unlink(missing_ok=True)
@@ -280,30 +289,12 @@ class ArchiveIndexMixin:
     # --- searching ----------------------------------------------------------------------------------
 
     def _load_archive_index(self, record: ArchiveIndexRecord):
-        """The FAISS index of a record, mapped read-only, with its search parameters applied."""
-        import faiss
-
+        """The FAISS index of a record, mapped read-only and verified (integrity.py), with its
+        search parameters applied; kept while the record stays the model's index."""
         cached = self._recipe_indexes.get(record.model)
         if cached is not None and cached[0] == record.id:
             return cached[1]
-        path = self.root / record.file
-        fix = "run `longvid store check --repair` (the index is rebuilt from the segments by the next `longvid index DIR`)"
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            raise FileNotFoundError(str(path)) from None
-        if size != record.size_bytes:
-            raise StoreCorruptError(f"archive index {path} has {size} bytes, {record.size_bytes} were written", fix)
-        flags = faiss.IO_FLAG_READ_ONLY | faiss.IO_FLAG_MMAP
-        try:
-            try:
-                index = faiss.read_index(str(path), flags | faiss.IO_FLAG_MMAP_IFC)
-            except RuntimeError:  # plain IVF lists map only through IO_FLAG_MMAP
-                index = faiss.read_index(str(path), flags)
-        except RuntimeError as exc:
-            raise StoreCorruptError(f"archive index {path} is not a readable FAISS index ({str(exc).splitlines()[0][:80]})", fix) from None
-        if index.ntotal != record.count or index.d != record.dim:
-            raise StoreCorruptError(f"archive index {path} holds {index.ntotal} vectors of dimension {index.d}, expected {record.count}", fix)
+        index = self._read_archive_index(record)
         apply_search_params(index, record.kind, record.params)
         self._recipe_indexes[record.model] = (record.id, index)
         return index
@@ -317,8 +308,8 @@ class ArchiveIndexMixin:
         if cached is not None and cached[0] == version:
             return cached[1]
         index, ids = faiss.IndexFlatIP(dim), []
-        for _, file, count, seg_dim, size in self._segment_rows(pk, above):
-            seg = self._read_segment_row(file, count, seg_dim, size)
+        for row in self._segment_rows(pk, above):
+            seg = self._load_segment(row)
             index.add(np.ascontiguousarray(seg.vectors))
             ids.append(seg.ids)
         view = (np.concatenate(ids) if ids else np.zeros(0, np.int64), index, int(index.ntotal))
@@ -357,8 +348,11 @@ class ArchiveIndexMixin:
             return ArchiveHits(hits, "exact", 0, int(index.ntotal), None, time.perf_counter() - started)
         try:
             ann = self._load_archive_index(record)
-        except FileNotFoundError:  # replaced by a newer build between our read and the open
-            return self.search_archive(model_id, query, k, video_ids=video_ids)
+        except ArchiveFileMissing:
+            newer = self._archive_record(pk)
+            if newer is None or newer.id == record.id:
+                raise
+            return self.search_archive(model_id, query, k, video_ids=video_ids)  # replaced by a newer build meanwhile
         tail_ids, tail, n_tail = self._tail_view(pk, dim, record.max_segment_id)
         fetch = int(k) if allowed is None else min(record.count, int(k) * 8)
         while True:
@@ -430,10 +424,8 @@ class _Superseded(Exception):
 
 
 def _sha256_file(path) -> tuple[str, int]:
-    h, size = hashlib.sha256(), 0
+    """(SHA-256, size) of a file just written, flushed to disk."""
     with open(path, "rb") as handle:
-        while block := handle.read(4 * 1024 * 1024):
-            h.update(block)
-            size += len(block)
+        digest = integrity.sha256_hex(handle)
         os.fsync(handle.fileno())
-    return h.hexdigest(), size
+        return digest, os.fstat(handle.fileno()).st_size

@@ -8,9 +8,11 @@ from typing import Any
 import time
 
 from ..errors import StoreCorruptError
+from ..filenames import to_sql
 from .archive_index import ARCHIVE_DIR
+from .integrity import is_store_file
 from .records import CheckReport
-from .segments import SEGMENT_DIR, SUFFIX, TMP_PREFIX, read_segment
+from .segments import SEGMENT_DIR, SUFFIX, TMP_PREFIX
 
 # A build writes its archive index outside any transaction (it takes minutes), so gc leaves
 # unregistered archive files younger than this alone: they may belong to a build under way.
@@ -19,8 +21,11 @@ ARCHIVE_GRACE_S = 3600.0
 
 class MaintenanceMixin:
     def check(self) -> CheckReport:
-        """SQLite ``integrity_check`` and foreign keys; every segment present, unchanged (SHA-256),
-        readable by FAISS, holding exactly its run's frame ids; run counts consistent."""
+        """SQLite ``integrity_check`` and foreign keys; every file name inside the store and every
+        video path absolute and normalised; every segment present, unchanged (SHA-256), readable
+        by FAISS, finite, holding exactly its run's frame ids; run counts consistent. Files found
+        good are remembered as verified (integrity.py), damaged ones as not (damage that left a
+        file's identity as it was, such as a bit flipped on disk, then fails every read too)."""
         report = CheckReport(db_file=str(self.db_file))
         with self.errors():
             result = [r[0] for r in self.conn.execute("PRAGMA integrity_check").fetchall()]
@@ -35,10 +40,14 @@ class MaintenanceMixin:
             report.frames = c.execute("SELECT COUNT(*) FROM frames").fetchone()[0]
             runs = c.execute(
                 "SELECT r.id, r.frames_added, (SELECT COUNT(*) FROM frames f WHERE f.run_id = r.id), "
-                "s.file, s.count, s.dim, s.size_bytes, s.sha256 FROM runs r LEFT JOIN segments s ON s.run_id = r.id"
+                "s.id, s.file, s.count, s.dim, s.size_bytes, s.sha256, s.verified_stat "
+                "FROM runs r LEFT JOIN segments s ON s.run_id = r.id"
             ).fetchall()
+        problems, report.bad_video_paths, report.bad_videos = self._video_row_problems()
+        report.problems += problems
         registered = set()
-        for run_id, added, frame_count, file, count, dim, size, sha in runs:
+        for run_id, added, frame_count, *segment_row in runs:
+            file, count = segment_row[1], segment_row[2]
             if added != frame_count:
                 report.problems.append(f"run {run_id}: {frame_count} frames stored, {added} recorded")
                 report.damaged_runs.append(run_id)
@@ -51,10 +60,11 @@ class MaintenanceMixin:
             registered.add(file)
             report.segments += 1
             try:
-                segment = read_segment(self.root, file, count=count, dim=dim, size_bytes=size, sha256=sha)
+                segment = self._load_segment(tuple(segment_row), verify=True)
             except StoreCorruptError as exc:
                 report.problems.append(f"run {run_id}: {exc.message}")
                 report.damaged_runs.append(run_id)
+                self._remember_verified("segments", segment_row[0], segment_row[5], None)  # reads verify it again, and fail
                 continue
             ids = {r[0] for r in self._query("SELECT id FROM frames WHERE run_id = ?", (run_id,))}
             if ids != set(segment.ids.tolist()):
@@ -67,27 +77,18 @@ class MaintenanceMixin:
         return report
 
     def _check_archive_indexes(self, report: CheckReport) -> set[str]:
-        """Every registered archive index present and unchanged (SHA-256). Returns their files."""
-        import hashlib
-
-        rows = self._query("SELECT id, file, size_bytes, sha256 FROM archive_indexes ORDER BY id")
-        for index_id, file, size, sha in rows:
+        """Every registered archive index inside the store, present and unchanged (SHA-256),
+        readable, finite. Returns their files."""
+        records = self._archive_records("1", ())
+        for record in records:
             report.archive_indexes += 1
-            path = self.root / file
             try:
-                h = hashlib.sha256()
-                with open(path, "rb") as handle:
-                    while block := handle.read(4 * 1024 * 1024):
-                        h.update(block)
-                ok, problem = h.hexdigest() == sha and path.stat().st_size == size, "does not match its checksum"
-            except FileNotFoundError:
-                ok, problem = False, "is missing"
-            except OSError as exc:
-                ok, problem = False, f"cannot be read ({exc.strerror})"
-            if not ok:
-                report.problems.append(f"archive index {path} {problem}")
-                report.damaged_archive_indexes.append(index_id)
-        return {r[1] for r in rows}
+                self._read_archive_index(record, verify=True)
+            except StoreCorruptError as exc:
+                report.problems.append(exc.message)
+                report.damaged_archive_indexes.append(record.id)
+                self._remember_verified("archive_indexes", record.id, record.sha256, None)
+        return {r.file for r in records}
 
     def _segment_files(self) -> list[str]:
         return self._store_files(SEGMENT_DIR)
@@ -134,8 +135,10 @@ class MaintenanceMixin:
         return removed
 
     def repair(self) -> tuple[CheckReport, list[int]]:
-        """Drop runs whose vectors are damaged or missing (their videos get re-indexed on next use),
-        then collect orphaned files. Everything else stays. Returns (report before, dropped runs)."""
+        """Drop runs whose vectors are damaged or missing (index their videos again to restore them),
+        archive indexes that are damaged or hold a dropped run, and rows naming what the store never
+        writes (only the row: a file outside the store is never touched); then collect orphaned
+        files. Everything else stays. Returns (report before, dropped runs)."""
         report = self.check()
         if any(p.startswith("SQLite:") for p in report.problems):
             raise StoreCorruptError(
@@ -145,6 +148,10 @@ class MaintenanceMixin:
         dropped = sorted(set(report.damaged_runs))
         files = []
         with self.transaction() as c:
+            for path in report.bad_video_paths:
+                c.execute("DELETE FROM video_paths WHERE path = ?", (to_sql(path) if isinstance(path, str) else path,))  # the video stays
+            for video_id in report.bad_videos:
+                c.execute("DELETE FROM videos WHERE id = ?", (video_id,))  # its runs go; gc collects their files
             for run_id in dropped:
                 row = c.execute("SELECT file, model FROM segments WHERE run_id = ?", (run_id,)).fetchone()
                 if row:
@@ -160,6 +167,8 @@ class MaintenanceMixin:
                     files.append(row[0])
                 c.execute("DELETE FROM archive_indexes WHERE id = ?", (index_id,))
         for name in files:
+            if not is_store_file(name):
+                continue  # a crafted row: only the row goes, never a file outside the store
             try:
                 (self.root / name).unlink()
             except OSError:

@@ -13,6 +13,9 @@ from ..types import Scene
 from .records import Hit, StoredFrames
 from .segments import Segment, read_segment
 
+# What a segment read needs from its row (archive_index.py unpacks id, file, count, dim by position).
+SEGMENT_COLUMNS = "id, file, count, dim, size_bytes, sha256, verified_stat"
+
 
 class ReadMixin:
     # --- frames, scenes, vectors ----------------------------------------------------------------
@@ -72,8 +75,17 @@ class ReadMixin:
         return pk, dim
 
     def _segments(self, where: str, params: tuple) -> list[Segment]:
-        rows = self._query(f"SELECT file, count, dim, size_bytes FROM segments WHERE {where} ORDER BY id", params)
-        return [read_segment(self.root, file, count=count, dim=dim, size_bytes=size) for file, count, dim, size in rows]
+        rows = self._query(f"SELECT {SEGMENT_COLUMNS} FROM segments WHERE {where} ORDER BY id", params)
+        return [self._load_segment(row) for row in rows]
+
+    def _load_segment(self, row: tuple, *, verify: bool = False) -> Segment:
+        """A segment from its row (``SEGMENT_COLUMNS``), its checksum verified once per file identity
+        (always with ``verify``) and that verification remembered."""
+        seg_id, file, count, dim, size, sha, trusted = row
+        seg = read_segment(self.root, file, count=count, dim=dim, size_bytes=size, sha256=sha, trusted=None if verify else trusted)
+        if seg.verified is not None and seg.verified != trusted:
+            self._remember_verified("segments", seg_id, sha, seg.verified)
+        return seg
 
     def _place(self, frames: StoredFrames, segments: list[Segment]) -> list[np.ndarray]:
         """For each segment, the positions of its vectors in ``frames`` (which is in time order)."""
@@ -208,8 +220,8 @@ class ReadMixin:
                     f"SELECT text, vector FROM text_cache WHERE model = ? AND text IN ({','.join('?' * len(chunk))})",
                     (rows[0][0], *chunk),
                 ):
-                    vector = np.frombuffer(blob, np.float32)
-                    if vector.shape == (encoder.dim,):
+                    vector = _cached_vector(blob, encoder.dim)
+                    if vector is not None:
                         found[text] = vector
         missing = sorted({t for t in texts if t not in found})
         if missing:
@@ -231,6 +243,15 @@ class _VideoView:
 
     def __init__(self, version, frames, vectors, index):
         self.version, self.frames, self.vectors, self.index = version, frames, vectors, index
+
+
+def _cached_vector(blob: object, dim: int) -> np.ndarray | None:
+    """A cached text embedding; None when the entry is unusable (wrong size, NaN or inf): it is
+    then encoded again and replaced, never searched with."""
+    if not isinstance(blob, bytes) or len(blob) != 4 * dim:
+        return None
+    vector = np.frombuffer(blob, np.float32)
+    return vector if np.isfinite(vector).all() else None
 
 
 def _as_query(query: np.ndarray) -> np.ndarray:

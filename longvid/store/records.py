@@ -89,6 +89,8 @@ class CheckReport:
     damaged_runs: list[int] = field(default_factory=list)
     archive_indexes: int = 0
     damaged_archive_indexes: list[int] = field(default_factory=list)  # archive_indexes row ids
+    bad_video_paths: list[str] = field(default_factory=list)  # remembered paths not absolute and normalised
+    bad_videos: list[int] = field(default_factory=list)  # videos whose fingerprint the store never writes
 
     @property
     def ok(self) -> bool:

@@ -132,6 +132,13 @@ MIGRATIONS: list[str] = [
         created_at REAL NOT NULL
     );
     """,
+    # 3: each vector file's identity (size:mtime_ns:ctime_ns:inode) when its SHA-256 last matched
+    #    (integrity.py): reads trust a file that still has it and verify any other once. Rows
+    #    from before have none, so every file is verified on its first read after the upgrade.
+    """
+    ALTER TABLE segments ADD COLUMN verified_stat TEXT;
+    ALTER TABLE archive_indexes ADD COLUMN verified_stat TEXT
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

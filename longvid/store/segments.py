@@ -3,13 +3,13 @@ whose ids are the SQLite row ids of the frames they embed.
 
 A segment is written to a temporary name, flushed to disk and renamed into place while the run's
 SQLite transaction is still open; the transaction then registers it (name, count, dimension,
-SHA-256). A run killed before the commit leaves at most an unregistered file, which readers never
-look at and ``gc`` removes. Files are never modified after the rename.
+SHA-256, and the file's identity as verified: see integrity.py). A run killed before the commit
+leaves at most an unregistered file, which readers never look at and ``gc`` removes. Files are
+never modified after the rename.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import uuid
 from dataclasses import dataclass
@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import StoreCorruptError
+from . import integrity
+from .integrity import all_finite, identity, store_file
 
 SEGMENT_DIR = "segments"
 SUFFIX = ".faiss"
@@ -32,6 +34,7 @@ class Segment:
     ids: np.ndarray  # (n,) int64
     vectors: np.ndarray  # (n, d) float32
     index: object  # faiss.IndexIDMap2
+    verified: str | None = None  # the file's identity, when it was verified by this read
 
 
 def new_segment_name(model_pk: int) -> str:
@@ -48,8 +51,8 @@ def build_index(ids: np.ndarray, vectors: np.ndarray):
     return index
 
 
-def write_segment(root: Path, name: str, ids: np.ndarray, vectors: np.ndarray) -> tuple[int, str]:
-    """Write a segment durably under its final name; returns (size in bytes, SHA-256)."""
+def write_segment(root: Path, name: str, ids: np.ndarray, vectors: np.ndarray) -> tuple[int, str, str]:
+    """Write a segment durably under its final name; returns (size in bytes, SHA-256, identity)."""
     import faiss
 
     data = faiss.serialize_index(build_index(ids, vectors)).tobytes()
@@ -62,42 +65,52 @@ def write_segment(root: Path, name: str, ids: np.ndarray, vectors: np.ndarray) -
         os.fsync(handle.fileno())
     os.replace(tmp, final)
     _fsync_dir(final.parent)
-    return len(data), hashlib.sha256(data).hexdigest()
+    return len(data), integrity.sha256_hex(data), identity(final.stat())
 
 
-def read_segment(root: Path, name: str, *, count: int, dim: int, size_bytes: int, sha256: str | None = None) -> Segment:
+SEGMENT_FIX = "run `longvid store check --repair` to drop the damaged run, then index its video again (`longvid index`)"
+
+
+def read_segment(
+    root: Path, name: str, *, count: int, dim: int, size_bytes: int, sha256: str, trusted: str | None = None
+) -> Segment:
     """Load a registered segment, checking it is the file that was registered.
 
-    Size, count and dimension are always checked (cheap); the SHA-256 only when given (the
-    integrity check passes it; searches skip the hashing).
+    The name, size, count and dimension are always checked (cheap). The SHA-256, and that no
+    vector is NaN or infinite, unless the file still has the identity ``trusted`` it had when it
+    was last verified; ``Segment.verified`` then holds its identity now, for the store to remember.
     """
     import faiss
 
-    path = root / name
-    fix = "run `longvid store check --repair` to drop the damaged run (its video is re-indexed on next use)"
+    path = store_file(root, name, "vector segment")
+
+    def damaged(problem: str) -> StoreCorruptError:
+        return StoreCorruptError(f"vector segment {path} {problem}", SEGMENT_FIX)
+
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            seen = identity(os.fstat(handle.fileno()))
+            data = handle.read()
     except FileNotFoundError:
-        raise StoreCorruptError(f"vector segment {path} is missing", fix) from None
+        raise damaged("is missing") from None
     except OSError as exc:
-        raise StoreCorruptError(f"vector segment {path} cannot be read ({exc.strerror})", fix) from None
+        raise damaged(f"cannot be read ({exc.strerror})") from None
     if len(data) != size_bytes:
-        raise StoreCorruptError(f"vector segment {path} has {len(data)} bytes, {size_bytes} were written", fix)
-    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
-        raise StoreCorruptError(f"vector segment {path} does not match its checksum", fix)
+        raise damaged(f"has {len(data)} bytes, {size_bytes} were written")
+    fresh = seen != trusted
+    if fresh and integrity.sha256_hex(data) != sha256:
+        raise damaged("does not match its checksum")
     try:
         index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
         ids = faiss.vector_to_array(index.id_map).astype(np.int64)
         vectors = _flat_view(index)
-    except (RuntimeError, AttributeError) as exc:
-        raise StoreCorruptError(f"vector segment {path} is not a readable FAISS index ({str(exc).splitlines()[0][:80]})", fix) from None
+    except (RuntimeError, AttributeError, MemoryError) as exc:
+        raise damaged(f"is not a readable FAISS index ({integrity.faiss_reason(exc)})") from None
     if index.ntotal != count or index.d != dim:
-        raise StoreCorruptError(
-            f"vector segment {path} holds {index.ntotal} vectors of dimension {index.d}, "
-            f"the store expects {count} of dimension {dim}",
-            fix,
-        )
-    return Segment(name, ids, vectors, index)
+        raise damaged(f"holds {index.ntotal} vectors of dimension {index.d}, the store expects {count} of dimension {dim}")
+    if fresh and not all_finite([vectors]):
+        raise damaged("holds NaN or infinite values")
+    return Segment(name, ids, vectors, index, seen if fresh else None)
 
 
 def _flat_view(index) -> np.ndarray:

@@ -7,7 +7,9 @@
 Layout of a store folder: ``store.sqlite3`` (+ its -wal/-shm files), ``segments/m<model>/*.faiss``
 and, for archives past the flat recipe's size, ``archive/m<model>/*.faiss`` (see archive_index.py).
 Every write is one SQLite transaction (``BEGIN IMMEDIATE``: writers queue behind each other, readers
-never wait) so a failed or killed run leaves the store as it was.
+never wait) so a failed or killed run leaves the store as it was. What is read back is checked
+(integrity.py): file names stay inside the store, files are the ones written, video paths are
+absolute and normalised.
 """
 
 from __future__ import annotations
@@ -21,21 +23,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import ModelMismatchError, StoreCorruptError, StoreError, StoreLockedError, VideoInputError
-from ..filenames import from_sql, to_sql
+from ..filenames import from_sql, is_utf8, to_sql
 from . import schema
-from .archive_index import ArchiveIndexMixin
+from .archive_index import ARCHIVE_DIR, ArchiveIndexMixin
 from .batch import BatchMixin
 from .fingerprint import Fingerprint, fingerprint_file, stat_key
+from .integrity import IntegrityMixin, check_video_path, check_video_row
 from .maintenance import MaintenanceMixin
 from .reading import ReadMixin
 from .records import RunRecord, VideoRecord
+from .segments import SEGMENT_DIR
 from .writing import WriteMixin
 
 DB_NAME = "store.sqlite3"
 BUSY_TIMEOUT_S = 60.0
 
 
-class Store(ReadMixin, WriteMixin, MaintenanceMixin, ArchiveIndexMixin, BatchMixin):
+class Store(ReadMixin, WriteMixin, MaintenanceMixin, ArchiveIndexMixin, BatchMixin, IntegrityMixin):
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root).expanduser().absolute()
         self.db_file = self.root / DB_NAME
@@ -46,10 +50,18 @@ class Store(ReadMixin, WriteMixin, MaintenanceMixin, ArchiveIndexMixin, BatchMix
         self._tail_indexes: dict = {}  # per model: flat index over segments newer than its archive index
         self._model_rows: dict[str, tuple[int, int]] = {}
         try:
+            size = self.db_file.stat().st_size
+        except FileNotFoundError:
+            size = None
+        if not size:
+            self._refuse_lost_database("is missing" if size is None else "is empty (0 bytes)")
+        try:
             self.conn = sqlite3.connect(self.db_file, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         except sqlite3.Error as exc:
             raise self._translate(exc) from None
         with self.errors():
+            if schema.schema_version(self.conn) == 0:  # empty, or its tables were in a lost -wal file
+                self._refuse_lost_database("holds no store tables")
             self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             self.conn.execute("PRAGMA foreign_keys = ON")
             mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -94,6 +106,19 @@ class Store(ReadMixin, WriteMixin, MaintenanceMixin, ArchiveIndexMixin, BatchMix
             raise StoreError(f"store folder {self.root} cannot be created ({exc.strerror})", hint) from None
         if not os.access(self.root, os.W_OK | os.X_OK):
             raise StoreError(f"store folder {self.root} is not writable", hint)
+
+    def _refuse_lost_database(self, problem: str) -> None:
+        """A new database is fine in an empty folder; beside vector files it means the store's
+        database was lost, and starting afresh would make them all look like orphans to `gc`."""
+        found = next((p for folder in (SEGMENT_DIR, ARCHIVE_DIR) for p in (self.root / folder).glob("m*/*.faiss")), None)
+        if found is None:
+            return
+        self.close()
+        raise StoreCorruptError(
+            f"store database {self.db_file} {problem}, but the store holds vector files ({found.relative_to(self.root)}, ...): it is damaged",
+            "restore store.sqlite3 (with its -wal file) from a backup, or move the store folder aside and index again "
+            "(the store is a cache; the videos are untouched)",
+        )
 
     def _translate(self, exc: sqlite3.Error) -> StoreError:
         name = getattr(exc, "sqlite_errorname", "")
@@ -147,6 +172,7 @@ class Store(ReadMixin, WriteMixin, MaintenanceMixin, ArchiveIndexMixin, BatchMix
         paths = tuple(
             from_sql(p) for (p,) in self._query("SELECT path FROM video_paths WHERE video_id = ? ORDER BY seen_at DESC", (rows[0][0],))
         )
+        check_video_row(self.root, rows[0][0], rows[0][1], paths)
         return VideoRecord(*rows[0], paths=paths)
 
     def find_video(self, fingerprint: str | Fingerprint) -> VideoRecord | None:
@@ -158,6 +184,23 @@ class Store(ReadMixin, WriteMixin, MaintenanceMixin, ArchiveIndexMixin, BatchMix
 
     def videos(self) -> list[VideoRecord]:
         return [self.get_video(i) for (i,) in self._query("SELECT id FROM videos ORDER BY id")]
+
+    def videos_under(self, folder: str | os.PathLike) -> dict[int, str]:
+        """Videos remembered under ``folder`` -> that path (the most recently seen one)."""
+        low = path_key(folder).rstrip(os.sep) + os.sep
+        high = low[:-1] + chr(ord(os.sep) + 1)
+        # Names that are not UTF-8 are stored as BLOBs of their bytes (longvid.filenames), which
+        # sort after every TEXT: the same range once more in bytes finds them.
+        ranges = [(os.fsencode(low), os.fsencode(high))] + ([(low, high)] if is_utf8(low) else [])
+        where = " OR ".join(["(path >= ? AND path < ?)"] * len(ranges))
+        out: dict[int, str] = {}
+        for path, video_id in self._query(
+            f"SELECT path, video_id FROM video_paths WHERE {where} ORDER BY seen_at DESC", tuple(v for r in ranges for v in r)
+        ):
+            path = from_sql(path)
+            check_video_path(self.root, video_id, path)  # 'DIR/../elsewhere' sorts under DIR too
+            out.setdefault(video_id, path)
+        return out
 
     def video_for_path(self, path: str | os.PathLike, *, remember: bool = True) -> tuple[VideoRecord | None, Fingerprint | None]:
         """The stored video for a file: by its content when it can be read, else by its path.

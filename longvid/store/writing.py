@@ -120,11 +120,11 @@ class WriteMixin:
                     position = {int(i): p for p, i in enumerate(index)}
                     rows_of_vectors = np.array([position[r[1]] for r in rows], np.int64)
                     seg_name = new_segment_name(model_pk)
-                    size, sha = write_segment(self.root, seg_name, ids, vectors[rows_of_vectors])
+                    size, sha, written = write_segment(self.root, seg_name, ids, vectors[rows_of_vectors])
                     c.execute(
-                        "INSERT INTO segments(run_id, video_id, model, file, count, dim, size_bytes, sha256) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (run_id, video_id, model_pk, seg_name, added, int(vectors.shape[1]), size, sha),
+                        "INSERT INTO segments(run_id, video_id, model, file, count, dim, size_bytes, sha256, verified_stat) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (run_id, video_id, model_pk, seg_name, added, int(vectors.shape[1]), size, sha, written),
                     )
                 return RunResult(run_id, video_id, added, len(pts) - added)
         except BaseException:

@@ -65,6 +65,39 @@ def render_frame(spec: VideoSpec, frame_index: int) -> np.ndarray:
     raise IndexError(f"frame {frame_index} is outside 0..{spec.frame_count - 1}")
 
 
+class FrameRenderer:
+    """Frames of one spec in any order, each scene's background built once (most of the cost).
+
+    ``renderer.frame(i)`` equals ``render_frame(spec, i)``; use it when many scattered frames
+    of one video are needed (training data, evaluation), instead of a pass over the whole video.
+    """
+
+    def __init__(self, spec: VideoSpec):
+        self.spec = spec
+        self._starts = np.array([s.start_frame for s in spec.scenes])
+        self._backgrounds: dict[int, Background] = {}
+        self._boxes = {o.id: o.boxes() for o in spec.objects}
+
+    def frame(self, frame_index: int) -> np.ndarray:
+        spec = self.spec
+        if not 0 <= frame_index < spec.frame_count:
+            raise IndexError(f"frame {frame_index} is outside 0..{spec.frame_count - 1}")
+        scene = spec.scenes[int(np.searchsorted(self._starts, frame_index, side="right")) - 1]
+        background = self._backgrounds.get(scene.index)
+        if background is None:
+            background = Background.random(scene.background, spec.width, spec.height, np.random.default_rng(scene.texture_seed))
+            self._backgrounds[scene.index] = background
+        image = np.empty((spec.height, spec.width, 3), dtype=np.uint8)
+        k = frame_index - scene.start_frame
+        background.frame(k, out=image)
+        apply_gain(image, background.brightness(k) * fade_gain(scene, frame_index))
+        for obj in spec.objects:  # drawn in start order, as iter_frames does
+            if obj.start_frame <= frame_index < obj.end_frame:
+                box = self._boxes[obj.id][frame_index - obj.start_frame]
+                draw_shape(image, obj.shape, tuple(int(v) for v in box), _RGB[obj.colour])
+        return image
+
+
 @dataclass(frozen=True)
 class StillObject:
     combo: Combo
@@ -114,4 +147,4 @@ def render_still(
     return image, placed
 
 
-__all__ = ["iter_frames", "render_frame", "render_still", "StillObject", "fade_gain"]
+__all__ = ["iter_frames", "render_frame", "FrameRenderer", "render_still", "StillObject", "fade_gain"]

@@ -20,6 +20,7 @@ _LAZY = {
     "merge_temporal": "longvid.tokens.merge",
     "MergedFrame": "longvid.tokens.merge",
     "kcenter_select": "longvid.tokens.samplers.kcenter",
+    "divprune_select": "longvid.tokens.samplers.divprune",
     "SAMPLERS": "longvid.tokens.samplers",
 }
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .merge import MergedFrame, merge_temporal
     from .reduce import reduce_tokens
     from .samplers import SAMPLERS
+    from .samplers.divprune import divprune_select
     from .samplers.kcenter import kcenter_select
 
 __all__ = ["TokenAccount", "TokenSet", "assign_counts", *_LAZY]

@@ -20,7 +20,8 @@ class TokenAccount:
     ``native``: the frames' grid sizes (h*w); ``after_merge``: tokens left once near-duplicates of the
     previous frame were merged away; ``assigned``: the per-frame counts from the query-aware
     assignment; ``kept``: what spatial sampling returned (equal to ``assigned``, recorded separately
-    so that a consumer can check it).
+    so that a consumer can check it). A joint sampler (``kcenter``) splits the budget across frames
+    itself; its ``assigned`` is that split.
     """
 
     method: str

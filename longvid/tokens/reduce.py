@@ -12,7 +12,7 @@ from .account import TokenAccount, TokenSet
 from .assign import assign_counts, check_alpha, check_relevance
 from .merge import check_merge_threshold, merge_temporal
 from .samplers import SAMPLERS
-from .samplers.base import SampleOptions
+from .samplers.base import SampleOptions, is_joint
 from .samplers.kcenter import check_sketch_dim
 
 
@@ -32,14 +32,16 @@ def reduce_tokens(
     grids: T tensors (h_t, w_t, D) (or one (T, h, w, D) tensor), any float dtype, one device.
     relevance: (T,) finite scores >= 0, one per frame (all equal: an even split).
     budget: total tokens to keep (>= 1).
-    method: "pool" | "kcenter" | "relevance" | "hybrid" (or a name registered in SAMPLERS).
+    method: "pool" | "kcenter" | "kcenter-frame" | "relevance" | "hybrid" (or a name registered
+        in SAMPLERS). "kcenter" is DivPrune's joint selection: it splits the budget across frames
+        itself, so ``relevance`` and ``alpha`` do not steer it.
     merge_threshold: cosine at or above which a token joins the run of the same position in the
         previous frame (see ``merge``); None or > 1 disables merging.
     alpha: per-frame share proportional to relevance ** alpha (0: even split).
     query: (D,) embedding in the tokens' space for "relevance" (required) and "hybrid".
     relevance_share: "hybrid": part of each frame's count taken by query relevance.
-    sketch_dim: "kcenter"/"hybrid": take diversity distances on a ~sketch_dim sign sketch when
-        D >= 4 * sketch_dim (see ``samplers.kcenter``); None: exact cosines.
+    sketch_dim: "kcenter"/"kcenter-frame"/"hybrid": take diversity distances on a ~sketch_dim
+        sign sketch when D >= 4 * sketch_dim (see ``samplers.kcenter``); None: exact cosines.
     """
     grids = _check_grids(grids)
     dim, device = int(grids[0].shape[2]), grids[0].device
@@ -61,8 +63,14 @@ def reduce_tokens(
     picked = sampler(frames, counts, options)
 
     kept = [int(flat.shape[0]) for flat, _ in picked]
-    if len(picked) != len(frames) or kept != counts:
-        raise RuntimeError(f"token sampler {method!r} returned {kept} tokens per frame, expected {counts}")
+    if is_joint(sampler):  # its own split: the total is fixed, each frame within what it has
+        fits = sum(kept) == sum(counts) and all(k <= c for k, c in zip(kept, capacity))
+        expected = f"{sum(counts)} in all, none above {capacity}"
+        counts = kept
+    else:
+        fits, expected = kept == counts, str(counts)
+    if len(picked) != len(frames) or not fits:
+        raise RuntimeError(f"token sampler {method!r} returned {kept} tokens per frame, expected {expected}")
     positions = []
     for t, ((flat, _), frame) in enumerate(zip(picked, frames)):
         rows = torch.div(flat, frame.width, rounding_mode="floor")

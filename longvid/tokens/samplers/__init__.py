@@ -10,7 +10,8 @@ from ...registry import Registry
 
 SAMPLERS: Registry = Registry("token sampler")
 SAMPLERS.register("pool", "longvid.tokens.samplers.pool:sample_pool")
-SAMPLERS.register("kcenter", "longvid.tokens.samplers.kcenter:sample_kcenter")
+SAMPLERS.register("kcenter", "longvid.tokens.samplers.divprune:sample_kcenter")  # DivPrune, joint
+SAMPLERS.register("kcenter-frame", "longvid.tokens.samplers.kcenter:sample_kcenter_frame")
 SAMPLERS.register("relevance", "longvid.tokens.samplers.relevance:sample_relevance")
 SAMPLERS.register("hybrid", "longvid.tokens.samplers.hybrid:sample_hybrid")
 

@@ -3,7 +3,8 @@
 A sampler takes the frames left after temporal merging and one count per frame, and returns for
 each frame the row-major grid indices it keeps (ascending) and the features that go with them.
 Selecting samplers return original (or run-averaged) tokens; ``pool`` returns cell averages placed
-at a real token position of their cell.
+at a real token position of their cell. A sampler marked :func:`joint` selects over all frames at
+once: it keeps ``sum(counts)`` tokens in total and splits them across frames itself.
 """
 
 from __future__ import annotations
@@ -25,6 +26,17 @@ class SampleOptions:
 
 Picked = tuple[torch.Tensor, torch.Tensor]  # (flat_index (k,) int64 ascending, features (k, D))
 Sampler = Callable[[Sequence[MergedFrame], Sequence[int], SampleOptions], list[Picked]]
+
+
+def joint(sampler: Sampler) -> Sampler:
+    """Mark ``sampler`` as choosing the per-frame split itself (``reduce_tokens`` then checks only
+    the total and that no frame gives more tokens than it has)."""
+    sampler.joint = True  # type: ignore[attr-defined]
+    return sampler
+
+
+def is_joint(sampler: Sampler) -> bool:
+    return bool(getattr(sampler, "joint", False))
 
 
 def take(frame: MergedFrame, local: torch.Tensor) -> Picked:

@@ -3,7 +3,7 @@ to max-min diversity over the remaining tokens, seeded with the relevant ones (s
 picks cover what the relevant ones do not).
 
 A frame with count k reserves round(relevance_share * k) tokens (halves round up) for relevance.
-Without a query this is exactly ``kcenter``.
+Without a query this is exactly ``kcenter-frame`` (per-frame diversity, not the joint ``kcenter``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from ..merge import MergedFrame
 from .base import Picked, SampleOptions, nothing, query_similarity, take, top_by_score
-from .kcenter import greedy_kcenter, sample_kcenter
+from .kcenter import greedy_kcenter, sample_kcenter_frame
 
 
 def relevant_part(count: int, share: float) -> int:
@@ -22,7 +22,7 @@ def relevant_part(count: int, share: float) -> int:
 
 def sample_hybrid(frames: Sequence[MergedFrame], counts: Sequence[int], options: SampleOptions) -> list[Picked]:
     if options.query is None:
-        return sample_kcenter(frames, counts, options)
+        return sample_kcenter_frame(frames, counts, options)
     wanted = [t for t, count in enumerate(counts) if count > 0]
     seeds = []
     for t in wanted:

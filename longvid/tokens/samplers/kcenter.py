@@ -1,4 +1,7 @@
-"""``kcenter``: max-min diversity (DivPrune / ToDRE), greedy farthest-point selection.
+"""``kcenter-frame``: longvid's per-frame max-min diversity, greedy farthest-point selection within
+each frame to that frame's count (``kcenter`` is DivPrune as published: one selection over all
+frames, first pick the most isolated token; see ``divprune``). This module is also the greedy and
+sketch engine ``hybrid`` and ``divprune`` build on.
 
 Each step picks the token whose cosine distance to the nearest already chosen token is largest.
 A running vector of each token's highest similarity to the chosen set is updated with one
@@ -200,7 +203,7 @@ def kcenter_select(
     return greedy_kcenter([features], [int(count)], [seeds], check_sketch_dim(sketch_dim), ["features"])[0]
 
 
-def sample_kcenter(frames: Sequence[MergedFrame], counts: Sequence[int], options: SampleOptions) -> list[Picked]:
+def sample_kcenter_frame(frames: Sequence[MergedFrame], counts: Sequence[int], options: SampleOptions) -> list[Picked]:
     wanted = [t for t, count in enumerate(counts) if count > 0]
     local = greedy_kcenter(
         [frames[t].features for t in wanted], [counts[t] for t in wanted], None, options.sketch_dim,
