@@ -18,10 +18,13 @@ class LongvidError(Exception):
         super().__init__(self.one_line())
 
     def one_line(self) -> str:
+        from .filenames import printable
+
         text = self.message.rstrip(".")
         if self.hint:
             text += f"; {self.hint.rstrip('.')}"
-        return " ".join(text.split())  # never more than one line
+        # never more than one line; a file name that is not UTF-8 shows its bytes as \xNN
+        return printable(" ".join(text.split()))
 
 
 class InvalidArgumentError(LongvidError, ValueError):
@@ -79,6 +82,12 @@ class DecodeError(VideoInputError):
         self.frames_decoded = frames_decoded
         self.stopped_at_s = stopped_at_s
         super().__init__(path, problem, hint)
+
+
+class BatchIncompleteError(LongvidError):
+    """A batch over many files finished, but some of them could not be used (the summary says why)."""
+
+    exit_code = 3
 
 
 # --- models -------------------------------------------------------------------------------------

@@ -59,9 +59,9 @@ def faststart_copy(source: Path, target: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory):
-    """root/ with a/ (12 files: 10 clips, a copy named .bin, a truncated mp4), b/ (clips, text
-    named .mp4, a real clip) and files at the top; 30 candidates and 3 non-videos when the
-    shared clips are there."""
+    """root/ with a/ (12 files: 10 clips, a copy named .bin, a truncated mp4), b/ (clips, one
+    whose name is not UTF-8, text named .mp4, a real clip) and files at the top; 31 candidates
+    and 3 non-videos when the shared clips are there, 24 without them."""
     from conftest import SHARED_VIDEOS
 
     root = tmp_path_factory.mktemp("archive") / "root"
@@ -74,6 +74,7 @@ def archive(tmp_path_factory):
     (root / "a" / "a-truncated.mp4").write_bytes(data[: len(data) // 2])  # index (moov) lost
     for i in range(3):
         make_video(root / "b" / f"b{i}.mp4", seconds=6, fps=10, size=(64, 48), shots=2, seed=20 + i)
+    make_video(root / "b" / os.fsdecode(b"b-\xff.mp4"), seconds=5, fps=10, size=(64, 48), shots=2, seed=23)  # not UTF-8
     (root / "b" / "b-text.mp4").write_text("this is a text file renamed .mp4\n")
     for i in range(6):
         make_video(root / f"t{i}.mp4", seconds=4 + i, fps=10, size=(80, 48), shots=1 + i % 3, seed=40 + i)
@@ -103,6 +104,13 @@ def preset(tmp_path_factory, tiny_clip_dir):
     return path
 
 
+def expected_counts(shared: list[str]) -> dict[str, int]:
+    """What a first batch over the archive does: 20 generated clips (a00 and its .bin copy are one
+    video) and the shared clips that are there are indexed, every broken file fails."""
+    corrupted = "decord/corrupted.mp4" in shared  # a shared clip whose decoding fails
+    return {"indexed": 20 + len(shared) - corrupted, "skipped": 1, "failed": 4 + corrupted, "failed_before": 0, "ignored": 3}
+
+
 def batch_config(preset, store) -> PipelineConfig:
     return PipelineConfig.from_preset(str(preset)).with_overrides({"store": {"path": str(store)}})
 
@@ -130,8 +138,8 @@ def test_a_folder_of_30_files_indexes_with_the_expected_counts(archive, referenc
     assert len(shared) == len(SHARED), "all the shared clips are in the folder"
     summary, contents, store = reference
     counts = summary.counts()
-    assert counts == {"indexed": 25, "skipped": 1, "failed": 5, "failed_before": 0, "ignored": 3}
-    assert sum(counts[k] for k in ("indexed", "skipped", "failed")) == 31
+    assert counts == expected_counts(shared) == {"indexed": 26, "skipped": 1, "failed": 5, "failed_before": 0, "ignored": 3}
+    assert sum(counts[k] for k in ("indexed", "skipped", "failed")) == 32
     failed = {os.path.relpath(i.path, root): i for i in summary.by_status("failed")}
     assert set(failed) == BROKEN
     assert failed["zero.mp4"].error == "NotAVideoError" and "is empty (0 bytes)" in failed["zero.mp4"].reason
@@ -142,8 +150,8 @@ def test_a_folder_of_30_files_indexes_with_the_expected_counts(archive, referenc
     (skipped,) = summary.by_status("skipped")  # the .bin copy or its original, whichever came second
     assert os.path.basename(skipped.path) in ("a00.mp4", "a-copy.bin")
     assert {os.path.basename(i["path"]) for i in summary.ignored} == {"notes.txt", "cover.png", "garbage.bin"}
-    # the store: 25 videos (the copy is one video under two paths), each with one run; failures with reasons
-    assert len(contents["videos"]) == 25
+    # the store: 26 videos (the copy is one video under two paths), each with one run; failures with reasons
+    assert len(contents["videos"]) == 26
     assert all(len(v["runs"]) == 1 and v["runs"][0][1] == "index" for v in contents["videos"].values())
     copy = next(v for v in contents["videos"].values() if any(p.endswith("a-copy.bin") for p in v["paths"]))
     assert [os.path.basename(p) for p in copy["paths"]] == ["a-copy.bin", "a00.mp4"]
@@ -152,15 +160,20 @@ def test_a_folder_of_30_files_indexes_with_the_expected_counts(archive, referenc
     assert [f[:2] for f in next(iter(counter["frames"].values()))] == [(0, 0.0), (20, 2.0)]  # 0.5 fps over 3 s
     with Store.open(store) as s:
         info = s.info()
-        assert info["failures"] == 5 and info["videos"] == 25
+        assert info["failures"] == 5 and info["videos"] == 26
+    odd = os.path.join(str(root), "b", os.fsdecode(b"b-\xff.mp4"))  # a name that is not UTF-8, stored as it is
+    assert any(p == odd for v in contents["videos"].values() for p in v["paths"])
 
 
 def test_a_second_run_skips_everything_and_retries_only_changed_failures(archive, reference, preset, tmp_path):
-    root, _ = archive
-    _, contents, store = reference
+    root, shared = archive  # with or without the shared clips (a user's clone has none)
+    summary, contents, store = reference
+    first = summary.counts()
+    assert first == expected_counts(shared)
     config = batch_config(preset, store)
     again = index_archive([root], config, recursive=True, workers=1)
-    assert again.counts() == {"indexed": 0, "skipped": 26, "failed": 0, "failed_before": 5, "ignored": 3}
+    done = first["indexed"] + first["skipped"]
+    assert again.counts() == {"indexed": 0, "skipped": done, "failed": 0, "failed_before": first["failed"], "ignored": 3}
     reasons = {i.path: i.reason for i in again.by_status("failed_before")}
     assert reasons == {f[0]: f[4] for f in contents["failures"]}
     # a failed file that changes is retried; --retry-failed retries the unchanged ones too
@@ -168,10 +181,12 @@ def test_a_second_run_skips_everything_and_retries_only_changed_failures(archive
     try:
         shutil.copy(root / "b" / "b0.mp4", zero)
         fixed = index_archive([root], config, recursive=True, workers=1)
-        assert fixed.counts()["failed_before"] == 4
+        assert fixed.counts()["failed_before"] == first["failed"] - 1
         assert [(os.path.basename(i.path), i.status) for i in fixed.items if i.path == str(zero)] == [("zero.mp4", "skipped")]
         retried = index_archive([root / "b"], config, workers=1, retry_failed=True)
-        assert retried.counts() == {"indexed": 0, "skipped": 4, "failed": 1, "failed_before": 0, "ignored": 0}
+        in_b = [i for i in summary.items if os.path.dirname(i.path) == str(root / "b") and i.status != "failed"]
+        assert len(in_b) == 4 + ("decord/flipping_a_pancake.mkv" in shared)
+        assert retried.counts() == {"indexed": 0, "skipped": len(in_b), "failed": 1, "failed_before": 0, "ignored": 0}
         with Store.open(store) as s:
             assert {os.path.basename(f.path): f.attempts for f in s.failures()}["b-text.mp4"] == 2
             assert "zero.mp4" not in {os.path.basename(f.path) for f in s.failures()}  # indexed after all
@@ -267,7 +282,7 @@ def test_killed_five_times_at_random_points_then_finished_equals_one_uninterrupt
     assert len(interrupted_midway) >= 5, log
     proc = start_batch(folder, preset, store, "--workers", "2")
     out, err = proc.communicate(timeout=600)
-    assert proc.returncode == 0, err
+    assert proc.returncode == 3, err  # the truncated file is not indexed
     counts = json.loads(out)["counts"]
     assert counts["indexed"] + counts["skipped"] + counts["failed"] + counts["failed_before"] == total
     with Store.open(store) as s:
@@ -278,6 +293,49 @@ def test_killed_five_times_at_random_points_then_finished_equals_one_uninterrupt
     expected = under(reference[1], folder)
     assert len(expected["videos"]) == 10 and len(expected["failures"]) == 1
     assert contents_differences(resumed, expected) == []  # vectors bit for bit too
+
+
+def open_by(pid: int, path: Path) -> bool:
+    """Whether process ``pid`` has ``path`` open now (read from /proc: longvid has no test hook)."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(path):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the worker and the files it has open in /proc")
+def test_a_worker_killed_by_a_signal_fails_its_video_for_this_run_only(preset, tmp_path):
+    """SIGKILL from outside (what the OOM killer sends) is not the file's fault: the batch exits 3
+    with the video failed, and the next run indexes it without --retry-failed."""
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    video = make_video(folder / "long.mp4", seconds=60, fps=30, size=(96, 64), shots=3, gop=30, seed=5)
+    store = tmp_path / "store"
+    proc = start_batch(folder, preset, store, "--workers", "1")
+    assert wait_for(lambda: workers_of(proc.pid) or proc.poll() is not None, 240)
+    (worker,) = workers_of(proc.pid)
+    assert wait_for(lambda: open_by(worker, video) or proc.poll() is not None, 240, step_s=0.002)
+    os.kill(worker, signal.SIGKILL)  # mid-video: the worker has the file open
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 3, err
+    (item,) = json.loads(out)["items"]
+    assert (item["status"], item["error"]) == ("failed", "WorkerKilled") and "killed by SIGKILL" in item["reason"]
+    assert "run the same command again for those whose worker was killed" in err
+    with Store.open(store) as s:
+        assert s.videos() == [] and s.check().ok  # nothing half-written
+    again = start_batch(folder, preset, store, "--workers", "1")  # no --retry-failed
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    assert json.loads(out)["counts"] == {"indexed": 1, "skipped": 0, "failed": 0, "failed_before": 0, "ignored": 0}
+    with Store.open(store) as s:
+        assert s.failures() == [] and len(s.videos()) == 1
 
 
 def test_two_batches_at_once_on_one_store_with_a_reader_searching(archive, reference, preset, tmp_path, tiny_clip_dir):
@@ -311,7 +369,7 @@ def test_two_batches_at_once_on_one_store_with_a_reader_searching(archive, refer
     results = []
     for p in procs:
         out, err = p.communicate(timeout=600)
-        assert p.returncode == 0, err
+        assert p.returncode == 3, err  # the truncated file is not indexed
         results.append(json.loads(out)["counts"])
     thread.join()
     assert errors == [] and reads and max(reads) == 5

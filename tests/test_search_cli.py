@@ -76,9 +76,34 @@ def _unprivileged() -> list[str]:
     return [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
 
 
-def _longvid(args, prefix):
+def _longvid(args, prefix, env=None):
     code = "import sys; from longvid.cli import main; main(sys.argv[1:])"
-    return subprocess.run([*prefix, sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, timeout=300)
+    return subprocess.run([*prefix, sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, timeout=300, env=env)
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["search", "{clip}", "a red star", "--preset", "default"],
+         ["error: model 'open_clip:ViT-B-32-SigLIP2-256/webli' is not in the Hugging Face cache", "--preset tiny", "local model folder"]),
+        (["ask", "{clip}", "what happens?", "--preset", "tiny", "--answerer", "llm", "--model", "longvid-test/no-such-llm"],
+         ["error: model 'longvid-test/no-such-llm' is not in the Hugging Face cache", "--answerer grounding", "local model folder"]),
+    ],
+)
+def test_a_hub_model_with_the_hub_unreachable_is_one_whole_line(tmp_path, clip, args, words):
+    """HF_HUB_OFFLINE unset, the hub unreachable (nothing listens at the endpoint), an empty cache:
+    one line that names the model, why, and what to do - not a minute of download retries."""
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "LONGVID_DEBUG")}
+    env.update(HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_CACHE=str(tmp_path / "hub-cache"),
+               HF_HUB_ETAG_TIMEOUT="5", HF_HUB_DOWNLOAD_TIMEOUT="5")  # bounds each request should one hang
+    proc = _longvid([a.format(clip=clip) for a in args] + ["--store", tmp_path / "store"], [], env)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1, proc.stderr  # no retry log lines either
+    line = proc.stderr.strip()
+    assert "the hub at http://127.0.0.1:9 cannot be reached (" in line and "Retry" not in line
+    assert line.endswith("; HF_HUB_OFFLINE=1 skips the network")  # whole, not cut
+    for word in words:
+        assert word in line
 
 
 def test_search_works_when_the_file_cannot_be_read(tmp_path, clip, tiny_clip_dir):

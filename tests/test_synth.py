@@ -200,21 +200,42 @@ def test_bad_input_is_refused_up_front(tmp_path):
         plan_needle_video(1, 1.5)
 
 
-def test_shipped_samples_regenerate_byte_for_byte(tmp_path):
-    """sample_videos/demo.mp4 and its ground truth come back identical from the shipped seed."""
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * float(np.log10(255.0**2 / mse))
+
+
+def test_shipped_samples_regenerate_frame_for_frame(tmp_path):
+    """sample_videos/demo.mp4 and its ground truth come back from the shipped seed.
+
+    Decoded, not byte for byte: x264's bitstream depends on the CPU's instruction set (with the
+    same libraries and threads=1, its AVX-512 code paths write demo.mp4 40 bytes shorter than its
+    AVX/AVX2 ones, which wrote the shipped file), so bytes match only on a CPU like the one that
+    encoded it. Everywhere: the same truth (bar the encoder versions it records), the same frame
+    times, and every frame of both files within encoding noise of the frame the seed renders."""
     import importlib.util
 
     import av
 
+    from longvid.synth.render import iter_frames
+
     repo = Path(__file__).resolve().parents[1]
-    shipped = GroundTruth.load(repo / "sample_videos" / "demo.json")
-    here = f"PyAV {av.__version__}, libavcodec {'.'.join(map(str, av.library_versions['libavcodec']))}"
-    if not shipped.video["encoder"].startswith(here):
-        pytest.skip(f"samples were encoded with {shipped.video['encoder']}; this is {here}")
     spec = importlib.util.spec_from_file_location("sample_generate", repo / "sample_videos" / "generate.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    truth = generate_video(tmp_path / "demo.mp4", module.sample_specs()["demo"])
-    assert (tmp_path / "demo.mp4").read_bytes() == (repo / "sample_videos" / "demo.mp4").read_bytes()
-    assert (tmp_path / "demo.json").read_bytes() == (repo / "sample_videos" / "demo.json").read_bytes()
+    plan = module.sample_specs()["demo"]
+    truth = generate_video(tmp_path / "demo.mp4", plan)
+    shipped, regenerated = (json.loads(p.read_text()) for p in (repo / "sample_videos" / "demo.json", tmp_path / "demo.json"))
+    assert shipped["video"].pop("encoder").startswith("PyAV ") and regenerated["video"].pop("encoder").startswith("PyAV ")
+    assert regenerated == shipped
+    worst = {"shipped": float("inf"), "regenerated": float("inf")}
+    with av.open(str(repo / "sample_videos" / "demo.mp4")) as a, av.open(str(tmp_path / "demo.mp4")) as b:
+        rendered = iter_frames(plan)
+        for n, (fa, fb) in enumerate(zip(a.decode(video=0), b.decode(video=0), strict=True)):
+            index, image = next(rendered)
+            assert index == n and fa.pts * fa.time_base == fb.pts * fb.time_base == Fraction(n) / plan.rate
+            worst["shipped"] = min(worst["shipped"], psnr(fa.to_ndarray(format="rgb24"), image))
+            worst["regenerated"] = min(worst["regenerated"], psnr(fb.to_ndarray(format="rgb24"), image))
+    assert n + 1 == plan.frame_count and next(rendered, None) is None
+    assert min(worst.values()) > 30.0, worst  # crf 26: 33.7 dB at worst; the frame one step off: 18.4 dB
     assert [(n.colour, n.shape, n.action) for n in truth.needles] == [("red", "star", "jump")]

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from ..filenames import from_sql
+
 
 def store_contents(store) -> dict[str, Any]:
     """{"videos": {fingerprint: {...}}, "failures": [...]}; per video its metadata, remembered
@@ -45,12 +47,12 @@ def store_contents(store) -> dict[str, Any]:
                 (int(stored.frame_index[i]), float(stored.pts_s[i]), str(stored.source[i]), int(stored.scene_index[i])) for i in order
             ]
             vectors[model_id] = np.asarray(vecs)[order]
-        paths = sorted(p for (p,) in q("SELECT path FROM video_paths WHERE video_id = ?", (video_id,)))
+        paths = sorted(from_sql(p) for (p,) in q("SELECT path FROM video_paths WHERE video_id = ?", (video_id,)))
         videos[digest] = {
             "info": (size, duration, start, fps, width, height), "paths": paths, "runs": runs, "scenes": scenes,
             "frames": frames, "vectors": vectors,
         }
-    failures = sorted(q("SELECT path, model_id, settings_key, error, reason FROM failures"))
+    failures = sorted((from_sql(p), *rest) for p, *rest in q("SELECT path, model_id, settings_key, error, reason FROM failures"))
     return {"videos": videos, "failures": failures}
 
 

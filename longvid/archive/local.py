@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import selectors
+import signal
 import subprocess
 import sys
 import time
@@ -33,9 +34,15 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import LongvidError
-from .summary import ItemResult
+from .summary import WORKER_KILLED, ItemResult
 
 START_TIMEOUT_S = 600.0  # loading a big model on a busy machine can take minutes
+# Signals that come from another process (the kernel's OOM killer sends SIGKILL; a user's kill, a
+# shutdown): the video is not at fault and is tried again by the next batch. A crash (SIGSEGV,
+# SIGABRT, ...) while decoding one file is that file's failure, like an exception would be.
+KILL_SIGNALS = frozenset(
+    getattr(signal, name) for name in ("SIGKILL", "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT") if hasattr(signal, name)
+)
 
 
 class WorkerError(LongvidError):
@@ -190,15 +197,26 @@ class LocalPool:
         self._selector.unregister(w.process.stdout)
         w.process.stdout.close()
         self._workers.remove(w)
-        how = f"signal {-code}" if code < 0 else f"exit code {code}"
+        how = _signal_name(-code) if code < 0 else f"exit code {code}"
         if w.busy is not None:
             path = w.busy[0]
-            reason = f"the index worker process died ({how}) while indexing it"
+            if code < 0 and -code in KILL_SIGNALS:
+                error = WORKER_KILLED
+                reason = f"the index worker was killed by {how} while indexing it (out of memory?); the next batch tries it again"
+            else:
+                error, reason = "WorkerDied", f"the index worker process died ({how}) while indexing it"
             if record_failure is not None:
-                record_failure(path, "WorkerDied", reason)
+                record_failure(path, error, reason)
             if on_result is not None:
-                on_result(ItemResult(path, "failed", error="WorkerDied", reason=reason, seconds=time.perf_counter() - w.busy[1]))
+                on_result(ItemResult(path, "failed", error=error, reason=reason, seconds=time.perf_counter() - w.busy[1]))
         if self.identity is None and not self._workers:
             raise WorkerError(f"the index worker could not start ({how})", "run with LONGVID_DEBUG=1 to see its error")
         if respawn and self._spawned < 4 * self.size:  # bounded: a crash loop must not go on forever
             self._spawn()
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"

@@ -23,6 +23,7 @@ started already is used as it is.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackendUnavailableError, LongvidError, ModelMismatchError, VideoInputError
+from ..filenames import printable
 from ..types import Scene
 from .summary import BatchProgress, ItemResult
 
@@ -89,9 +91,10 @@ def run_ray(videos, config, store, workers, retry_failed, progress, summary, add
                     jobs[path] = by_digest[fp.digest] = _Job(path, fp, clear, time.perf_counter())
             if jobs:
                 for row in _dataset(ray, list(jobs), config, size, workers).iter_rows():
-                    job = jobs.get(row["path"])
+                    path = os.fsdecode(row["path"])
+                    job = jobs.get(path)
                     if job is not None and job.add(row, identity["model_id"]):
-                        del jobs[row["path"]]
+                        del jobs[path]
                         first = _store_job(store, job, config, identity)
                         finish(first)
                         for copy in job.copies:
@@ -109,7 +112,8 @@ def _dataset(ray, paths: list[str], config, size: int, workers: int | None):
     actors = workers or (gpus if gpus else max(1, int(resources.get("CPU", 2)) // 2))
     data = config.to_dict()
     batch = int(config.embed.batch_size)
-    ds = ray.data.from_items([{"path": p} for p in paths], override_num_blocks=len(paths))
+    # paths travel as bytes: Arrow strings must be UTF-8, a file name need not be (longvid.filenames)
+    ds = ray.data.from_items([{"path": os.fsencode(p)} for p in paths], override_num_blocks=len(paths))
     ds = ds.flat_map(decode_rows, fn_kwargs={"config_data": data, "size": size, "chunk": batch}, num_cpus=1)
     return ds.map_batches(
         EncodeActor, fn_constructor_kwargs={"config_data": data}, batch_size=1, batch_format="numpy",
@@ -121,7 +125,7 @@ def _dataset(ray, paths: list[str], config, size: int, workers: int | None):
 
 
 def _row(path: str, chunk: int, **values: Any) -> dict[str, Any]:
-    row = {"path": path, "chunk": chunk, "chunks": 0, "images": b"", "shape": "[]", "pts_s": b"", "index": b"",
+    row = {"path": os.fsencode(path), "chunk": chunk, "chunks": 0, "images": b"", "shape": "[]", "pts_s": b"", "index": b"",
            "source": "[]", "trailer": "", "error": "", "reason": ""}
     row.update(values)
     return row
@@ -133,7 +137,7 @@ def decode_rows(item: dict, config_data: dict, size: int, chunk: int) -> Iterato
     from ..indexing import no_frames_error, scene_detector
     from .runner import config_from_dict
 
-    path = item["path"]
+    path = os.fsdecode(item["path"])
     try:
         config = config_from_dict(config_data, threads=1)
         d = config.decode
@@ -161,7 +165,8 @@ def decode_rows(item: dict, config_data: dict, size: int, chunk: int) -> Iterato
     except LongvidError as exc:
         yield _row(path, -1, error=type(exc).__name__, reason=exc.one_line())
     except Exception as exc:  # noqa: BLE001 - one broken file must not stop the batch
-        yield _row(path, -1, error=type(exc).__name__, reason=f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
+        reason = printable(f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
+        yield _row(path, -1, error=type(exc).__name__, reason=reason)
 
 
 def _chunk_row(path: str, n: int, frames: list) -> dict:
@@ -260,7 +265,8 @@ def _store_copy(store, first: ItemResult, copy: tuple, identity: dict) -> ItemRe
     """A file with the same bytes as ``first``: remembered under its own path, or failed alike."""
     path, fp, clear = copy
     if first.status == "failed":
-        return _failed(store, identity, path, first.error, first.reason.replace(first.path, path), time.perf_counter())
+        reason = first.reason.replace(printable(first.path), printable(path))
+        return _failed(store, identity, path, first.error, reason, time.perf_counter())
     store.remember_path(first.video_id, path, fp)
     if clear:
         store.clear_failures([path], identity["model_id"], identity["settings_key"])

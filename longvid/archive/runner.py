@@ -21,7 +21,7 @@ from typing import Any, Callable
 from ..config import PipelineConfig
 from ..errors import InvalidArgumentError
 from .discover import discover
-from .summary import BatchProgress, BatchSummary, ItemResult
+from .summary import WORKER_KILLED, BatchProgress, BatchSummary, ItemResult
 
 ENGINES = ("local", "ray")
 
@@ -104,11 +104,10 @@ class BatchInterrupted(KeyboardInterrupt):
 
 
 def plan(store, videos: list[str], identity: dict, retry_failed: bool, summary: BatchSummary) -> list[tuple[str, bool]]:
-    """Sort ``videos`` into done (skipped), failed before and unchanged, and to do.
+    """Sort ``videos`` into done (skipped), failed before and unchanged, and to do (a video whose
+    worker was killed by another process is to do again: it did not fail by itself).
 
     Returns the to-do list as (path, has a failure record to clear once indexed)."""
-    from ..store.batch import current_stat
-
     model_id, key = identity["model_id"], identity["settings_key"]
     summary.model_id, summary.settings = model_id, identity["settings"]
     done = store.indexed_by_stat(videos, model_id, key)
@@ -119,7 +118,7 @@ def plan(store, videos: list[str], identity: dict, retry_failed: bool, summary: 
             summary.items.append(ItemResult(path, "skipped", video_id=done[path]))
             if path in failed:
                 stale.append(path)  # indexed after all (a batch killed between the two writes)
-        elif path in failed and not retry_failed and failed[path].stat == current_stat(path):
+        elif path in failed and not retry_failed and _unchanged_failure(failed[path], path):
             record = failed[path]
             summary.items.append(ItemResult(path, "failed_before", error=record.error, reason=record.reason))
         else:
@@ -127,6 +126,13 @@ def plan(store, videos: list[str], identity: dict, retry_failed: bool, summary: 
     if stale:
         store.clear_failures(stale, model_id, key)
     return todo
+
+
+def _unchanged_failure(record, path: str) -> bool:
+    """A failure of the file itself (not a killed worker's) and the file is as it was then."""
+    from ..store.batch import current_stat
+
+    return record.error != WORKER_KILLED and record.stat == current_stat(path)
 
 
 def _run_local(videos, config, store, workers, retry_failed, progress, summary) -> None:

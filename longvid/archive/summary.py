@@ -6,12 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..filenames import printable
 from ..types import _ToDict
 
 # "indexed": stored now; "skipped": indexed already with this model and settings (same file, or
 # the same content under another name); "failed": could not be indexed now (reason recorded in
 # the store); "failed_before": failed in an earlier batch and unchanged since (not retried).
 STATUSES = ("indexed", "skipped", "failed", "failed_before")
+# The error of a video whose worker process another process killed (the OOM killer, a user): not
+# the file's fault, so a recorded failure with this error is retried by the next batch.
+WORKER_KILLED = "WorkerKilled"
 
 
 @dataclass
@@ -77,14 +81,14 @@ class BatchProgress:
     def done(self, item: ItemResult) -> None:
         self.counts["failed" if item.status.startswith("failed") else item.status] += 1
         if item.status == "failed":
-            self._bar.log(f"failed: {item.path}: {short_reason(item)}")
+            self._bar.log(f"failed: {printable(item.path)}: {short_reason(item)}")
         self._show(advance=1)
 
 
 def short_reason(item: ItemResult) -> str:
     """The reason without the path it starts with (the path is shown beside it)."""
-    reason = item.reason or "?"
-    prefix = f"{item.path}: "
+    reason = printable(item.reason or "?")
+    prefix = f"{printable(item.path)}: "
     return reason[len(prefix):] if reason.startswith(prefix) else reason
 
 
@@ -112,7 +116,7 @@ def print_summary(summary: BatchSummary, console: Any) -> None:
         failed.add_column("file", overflow="fold")
         failed.add_column("reason", overflow="fold")
         for item in failures:
-            failed.add_row(item.path, short_reason(item))
+            failed.add_row(printable(item.path), short_reason(item))
         console.print(failed)
     frames = sum(i.frames for i in summary.items)
     line = f"{frames} frames stored in {summary.seconds:.1f} s ({summary.engine}, {summary.workers} workers)"

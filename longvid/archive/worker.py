@@ -51,6 +51,7 @@ def main() -> None:
         out.flush()
 
     from ..errors import InvalidArgumentError, LongvidError, VideoInputError
+    from ..filenames import printable
     from ..indexing import _encoder_for, decode_size, index_settings, index_video
     from ..store import Store, settings_key
     from .runner import config_from_dict
@@ -92,7 +93,7 @@ def main() -> None:
             except Exception as exc:  # noqa: BLE001 - a decoder or encoder bug on one file must not stop the batch
                 if debug:
                     raise
-                reason = f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+                reason = printable(f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
                 item.update(status="failed", error=type(exc).__name__, reason=reason)
             if item["status"] == "failed":
                 store.record_failure(path, encoder.model_id, key, item["error"], item["reason"])

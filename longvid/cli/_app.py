@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -31,8 +30,11 @@ def stderr_console():
 
 
 def print_json(data: Any) -> None:
-    """Machine output: one JSON document on stdout, nothing else."""
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    """Machine output: one JSON document on stdout, nothing else (a file name that is not UTF-8
+    is written with \\udcXX escapes, which json.loads reads back to the name os functions take)."""
+    from ..filenames import json_text
+
+    sys.stdout.write(json_text(data, indent=2) + "\n")
 
 
 def fmt_time(seconds: float | None) -> str:

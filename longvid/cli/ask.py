@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ._app import app, fmt_time, print_json, stderr_console, stdout_console
-from .index import PRESET_HELP, STORE_HELP
+from .index import DEFAULT_PRESET_HELP, STORE_HELP, indexed_encoder
 
 
 @app.command()
@@ -18,13 +18,16 @@ def ask(
         show_default=False, readable=False,
     ),
     question: str = typer.Argument(..., help="The question, in words.", show_default=False),
-    preset: str = typer.Option("default", "--preset", help=PRESET_HELP),
+    preset: Optional[str] = typer.Option(None, "--preset", help=DEFAULT_PRESET_HELP),
     frames: Optional[int] = typer.Option(None, "--frames", help="Frame budget: frames the video LLM sees (default: the preset's)."),
     tokens: Optional[int] = typer.Option(None, "--tokens", help="Token budget: visual tokens the video LLM gets in total (default: the preset's)."),
     model: Optional[str] = typer.Option(None, "--model", help="Video LLM: a Hugging Face id or a local model folder (default: the preset's)."),
     answerer: Optional[str] = typer.Option(None, "--answerer", help="llm: the video LLM answers; grounding: the best moments, no LLM (default: the preset's)."),
     strategy: Optional[str] = typer.Option(None, "--strategy", help="Frame selection: uniform, topk, bolt, aks, aks-z, scene (default: the preset's)."),
-    encoder: Optional[str] = typer.Option(None, "--encoder", help="Frame/text encoder: tiny, open_clip:NAME/TAG, hf:REPO or a folder (default: the preset's)."),
+    encoder: Optional[str] = typer.Option(
+        None, "--encoder",
+        help="Frame/text encoder: tiny, open_clip:NAME/TAG, hf:REPO or a folder (default: the one the video was indexed with, else the preset's).",
+    ),
     store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP, readable=False),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N for the encoder and the LLM (default: auto)."),
     report: Optional[Path] = typer.Option(None, "--report", help="Also write a self-contained HTML report to this file.", readable=False),
@@ -34,7 +37,7 @@ def ask(
     from ..config import PipelineConfig
     from ..pipeline import Pipeline
 
-    config = PipelineConfig.from_preset(preset).with_overrides(
+    config = PipelineConfig.from_preset(preset or "default").with_overrides(
         {
             "search": {"frames": frames, "strategy": strategy},
             "tokens": {"budget": tokens},
@@ -49,6 +52,8 @@ def ask(
         from ..report import check_report_path
 
         check_report_path(report)  # before any work
+    if encoder is None and preset is None:  # the encoder the video (or folder) was indexed with
+        config = indexed_encoder(config, target=video) if video.is_dir() else indexed_encoder(config, videos=[str(video)])
     chosen = None
     with Pipeline(config) as pipe:
         if video.is_dir():
@@ -67,13 +72,14 @@ def ask(
 def choose_video(folder: Path, question: str, pipe, as_json: bool) -> tuple[Path, dict]:
     """The archive's best-matching video for the question (said on stderr unless --json)."""
     from ..archive.search import best_video
+    from ..filenames import printable
     from ..indexing import check_query
 
     path, found = best_video(folder, check_query(question), config=pipe.config, encoder=pipe.encoder)
     best = next(m for m in found.moments if m.video == path)
     if not as_json:
         stderr_console().print(
-            f"chose {path} (best match {best.score:.3f} at {fmt_time(best.peak_s)} among {found.videos_in_scope} indexed videos)",
+            f"chose {printable(path)} (best match {best.score:.3f} at {fmt_time(best.peak_s)} among {found.videos_in_scope} indexed videos)",
             highlight=False, markup=False, soft_wrap=True,
         )
     return Path(path), {"chosen_video": path, "search": found.to_dict()}

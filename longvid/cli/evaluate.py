@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from ._app import app, print_json, stdout_console
-from .index import PRESET_HELP, STORE_HELP
+from .index import DEFAULT_PRESET_HELP, STORE_HELP, indexed_encoder
 
 
 @app.command("eval")
@@ -24,8 +24,8 @@ def eval_command(
         "search: tstar (the published T*) or tstar-coverage (longvid's) (default: the preset's).",
     ),
     frames: Optional[int] = typer.Option(None, "--frames", help="Frame budget: frames selected per question (default: the preset's)."),
-    preset: str = typer.Option("default", "--preset", help=PRESET_HELP),
-    encoder: Optional[str] = typer.Option(None, "--encoder", help="Frame/text encoder: tiny, open_clip:NAME/TAG, hf:REPO or a folder (default: the preset's)."),
+    preset: Optional[str] = typer.Option(None, "--preset", help=DEFAULT_PRESET_HELP),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help="Frame/text encoder: tiny, open_clip:NAME/TAG, hf:REPO or a folder (default: the one the videos were indexed with, else the preset's)."),
     store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP + " Not with --cold.", readable=False),
     cold: bool = typer.Option(
         False, "--cold", help="Search each video in a fresh temporary store (a cold search), no full index; implied by "
@@ -86,10 +86,14 @@ def eval_command(
         from ..config import PipelineConfig
         from ..progress import progress_bar
 
-        config = PipelineConfig.from_preset(preset).with_overrides(
+        from ..search.cold import COLD_SEARCHES
+
+        config = PipelineConfig.from_preset(preset or "default").with_overrides(
             {"embed": {"model": encoder, "device": device}, "store": {"path": str(store) if store else None}},
             source="command line",
         )
+        if encoder is None and preset is None and not cold and strategy not in COLD_SEARCHES:
+            config = indexed_encoder(config, videos=sorted({item.video for item in parsed}))  # the model they were indexed with
         with progress_bar("evaluating", total=len(parsed), unit="items") as bar:
             report = evaluate_pipeline(
                 parsed, config, strategy=strategy, frames=frames, cold=cold, tolerance_s=tolerance_s,

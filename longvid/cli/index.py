@@ -11,6 +11,10 @@ from ._app import app, fmt_time, print_json, stderr_console, stdout_console
 
 STORE_HELP = "Store folder (default: $LONGVID_STORE, else the platform's cache folder)."
 PRESET_HELP = "Pipeline preset name (pipelines/NAME.toml) or a .toml path."
+DEFAULT_PRESET_HELP = (
+    "Pipeline preset name (pipelines/NAME.toml) or a .toml path (default: default; without a preset and without a "
+    "model option, the encoder is the one the videos were indexed with)."
+)
 
 
 def pipeline_config(preset: str | None, **flags):
@@ -20,6 +24,22 @@ def pipeline_config(preset: str | None, **flags):
 
     config = PipelineConfig.from_preset(preset) if preset else PipelineConfig()
     return with_overrides(config, **flags)
+
+
+def indexed_encoder(config, *, target=None, videos=None):
+    """``config`` with the encoder the videos in scope were indexed with (a folder or store
+    ``target``, or ``videos``), when the store has them; for commands given no --model/--encoder
+    and no --preset. A choice among several models is said on stderr."""
+    from ..archive.models import indexed_model
+    from ..indexing import with_overrides
+
+    choice = indexed_model(config, target=target, videos=videos)
+    if choice is None:
+        return config
+    note = choice.note()
+    if note:
+        stderr_console().print(note, highlight=False, markup=False, soft_wrap=True)
+    return with_overrides(config, model=choice.spec)
 
 
 @app.command()
@@ -54,6 +74,7 @@ def index(
         _index_batch(paths, config, recursive=recursive, workers=workers, engine=engine, ray_address=ray_address,
                      retry_failed=retry_failed, progress=progress, as_json=as_json)
         return
+    from ..filenames import printable
     from ..indexing import index_video
 
     video = paths[0]
@@ -63,15 +84,17 @@ def index(
         return
     out = stdout_console()
     s = result.settings
+    name = printable(str(video))
     if result.noop:
-        out.print(f"already indexed: {video} ({result.frames_total} frames with {result.model_id}); nothing to do", soft_wrap=True)
+        out.print(f"already indexed: {name} ({result.frames_total} frames with {result.model_id}); nothing to do",
+                  soft_wrap=True, markup=False)
     else:
         out.print(
-            f"indexed {video}: {result.frames_added} frames ({s['fps']:g} fps, {s['mode']}), {result.scenes} scenes, "
+            f"indexed {name}: {result.frames_added} frames ({s['fps']:g} fps, {s['mode']}), {result.scenes} scenes, "
             f"{result.frames_decoded} frames decoded in {result.seconds:.1f} s",
-            soft_wrap=True,
+            soft_wrap=True, markup=False,
         )
-    out.print(f"model {result.model_id}  store {result.store}", style="dim", soft_wrap=True)
+    out.print(f"model {result.model_id}  store {printable(str(result.store))}", style="dim", soft_wrap=True, markup=False)
 
 
 def _index_batch(paths, config, *, recursive, workers, engine, ray_address, retry_failed, progress, as_json) -> None:
@@ -101,6 +124,27 @@ def _index_batch(paths, config, *, recursive, workers, engine, ray_address, retr
         print_json({**summary.to_dict(), "config": config.to_dict()})
     else:
         print_summary(summary, stdout_console())
+    check_complete(summary)
+
+
+def check_complete(summary) -> None:
+    """Exit 3 when some videos of the batch are not indexed (the summary above lists why)."""
+    from ..archive.summary import WORKER_KILLED
+    from ..errors import BatchIncompleteError
+
+    counts = summary.counts()
+    missing = counts["failed"] + counts["failed_before"]
+    if not missing:
+        return
+    videos = missing + counts["indexed"] + counts["skipped"]
+    hint = "fix or remove those files (a changed file is tried again) or rerun with --retry-failed"
+    if any(i.error == WORKER_KILLED for i in summary.items):
+        hint = "run the same command again for those whose worker was killed; " + hint + " for the others"
+    raise BatchIncompleteError(
+        f"{missing} of {videos} videos are not indexed ({counts['failed']} failed now, "
+        f"{counts['failed_before']} failed before and unchanged; reasons in the summary and `longvid store info`)",
+        hint,
+    )
 
 
 store_app = typer.Typer(help="Look after the embedding store: info, check, gc.", no_args_is_help=True)
@@ -119,6 +163,8 @@ def store_info(
     as_json: bool = typer.Option(False, "--json", help="Print JSON for programs."),
 ) -> None:
     """Where the store is, how big, which models and videos it holds."""
+    from ..filenames import printable
+
     with _open(store) as s:
         info = s.info()
         videos = [
@@ -141,12 +187,14 @@ def store_info(
             state = f"{index['tail']} newer vectors searched exactly" if index["current"] else "stale: rebuilt by the next batch"
             out.print(f"    archive index: {index['recipe']} over {index['vectors']} vectors ({state})", style="dim")
     for v in videos:
-        out.print(f"  #{v['id']} {v['paths'][0] if v['paths'] else '?'}  {fmt_time(v['duration_s'])}", style="dim")
+        name = printable(v["paths"][0]) if v["paths"] else "?"
+        out.print(f"  #{v['id']} {name}  {fmt_time(v['duration_s'])}", style="dim", markup=False)
     if failures:
         out.print(f"{len(failures)} files could not be indexed (retried once they change, or with --retry-failed):")
         for f in failures:
-            reason = f["reason"].removeprefix(f"{f['path']}: ")
-            out.print(f"  {f['path']}: {reason}", soft_wrap=True, highlight=False, markup=False)
+            name = printable(f["path"])
+            reason = f["reason"].removeprefix(f"{name}: ")
+            out.print(f"  {name}: {reason}", soft_wrap=True, highlight=False, markup=False)
 
 
 @store_app.command("check")

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ._app import app, fmt_time, print_json, stderr_console, stdout_console
-from .index import PRESET_HELP, STORE_HELP, pipeline_config
+from .index import DEFAULT_PRESET_HELP, STORE_HELP, indexed_encoder, pipeline_config
 
 
 @app.command()
@@ -19,9 +19,11 @@ def search(
     ),
     query: Optional[str] = typer.Argument(None, help="What to look for, in words.", show_default=False),
     k: Optional[int] = typer.Option(None, "-k", "--top", help="Moments to return [default: 5]."),
-    model: Optional[str] = typer.Option(None, "--model", help="Encoder: tiny, open_clip:NAME/TAG, hf:REPO, or a model folder."),
+    model: Optional[str] = typer.Option(
+        None, "--model", help="Encoder: tiny, open_clip:NAME/TAG, hf:REPO, or a model folder (default: the one the videos were indexed with).",
+    ),
     store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP, readable=False),
-    preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
+    preset: Optional[str] = typer.Option(None, "--preset", help=DEFAULT_PRESET_HELP),
     fps: Optional[float] = typer.Option(None, "--fps", help="Sampling rate if the video must be indexed first."),
     mode: Optional[str] = typer.Option(None, "--mode", help="exact or keyframes, if the video must be indexed first."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for programs."),
@@ -35,7 +37,10 @@ def search(
     check_query(query)  # before loading anything
     config = pipeline_config(preset, fps=fps, mode=mode, model=model, store=str(store) if store else None)
     k = k if k is not None else config.search.moments
-    if scope is None or Path(scope).is_dir():
+    archive = scope is None or Path(scope).is_dir()
+    if model is None and preset is None:  # search with the model the videos were indexed with
+        config = indexed_encoder(config, target=scope) if archive else indexed_encoder(config, videos=[scope])
+    if archive:
         _search_archive(scope, query, k, config, as_json)
     else:
         _search_video(Path(scope), query, k, config, as_json)
@@ -52,22 +57,24 @@ def _search_archive(scope: str | None, query: str, k: int, config, as_json: bool
 
     import os
 
+    from ..filenames import printable
+
     out = stdout_console()
-    where = "the whole store" if result.scope == "store" else result.scope
+    where = "the whole store" if result.scope == "store" else printable(result.scope)
     out.print(f"{where}: {result.query!r}", soft_wrap=True, highlight=False, markup=False)
     paths = [m.video or "?" for m in result.moments]
     base = os.path.commonpath(paths) if paths and all(os.path.isabs(p) for p in paths) else ""
     if base in paths:  # one video: name it relative to its folder
         base = os.path.dirname(base)
     if base:
-        out.print(f"videos under {base}", style="dim", soft_wrap=True, highlight=False, markup=False)
+        out.print(f"videos under {printable(base)}", style="dim", soft_wrap=True, highlight=False, markup=False)
     table = Table(box=None, pad_edge=False)
     for name in ("#", "start", "end", "best frame", "score", "scene", "video"):
         table.add_column(name, justify="right" if name in ("#", "score", "scene") else "left", no_wrap=name == "video")
     for rank, (m, path) in enumerate(zip(result.moments, paths), 1):
         table.add_row(
             str(rank), fmt_time(m.start_s), fmt_time(m.end_s), fmt_time(m.peak_s), f"{m.score:.4f}",
-            "-" if m.scene_index is None else str(m.scene_index), os.path.relpath(path, base) if base else path,
+            "-" if m.scene_index is None else str(m.scene_index), printable(os.path.relpath(path, base) if base else path),
         )
     out.print(table)
     index = "exact" if result.index == "exact" else f"{result.index} index over {result.vectors_indexed} vectors + {result.vectors_exact} exact"
@@ -95,8 +102,10 @@ def _search_video(video: Path, query: str, k: int, config, as_json: bool) -> Non
         return
     from rich.table import Table
 
+    from ..filenames import printable
+
     out = stdout_console()
-    out.print(f"{video}: {result.query!r}", soft_wrap=True, highlight=False, markup=False)
+    out.print(f"{printable(str(video))}: {result.query!r}", soft_wrap=True, highlight=False, markup=False)
     table = Table(box=None, pad_edge=False)
     for name in ("#", "start", "end", "best frame", "score", "scene"):
         table.add_column(name, justify="right" if name in ("#", "score", "scene") else "left")

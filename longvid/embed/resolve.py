@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,17 @@ OPEN_CLIP_WEIGHTS = (
 )
 
 _HOW_TO_PROVIDE = (
-    "download it once where the Hugging Face hub is reachable (it is cached in {cache}), "
-    "or pass a local model folder"
+    "try the offline demo model (--preset tiny), pass a local model folder, or download it once where the "
+    "Hugging Face hub is reachable (it is cached in {cache})"
 )
+# Exception classes (by name, so any huggingface_hub / httpx / requests version matches) that mean
+# no answer came from the hub at all: the network, DNS, a proxy, a timeout.
+_NETWORK_ERRORS = frozenset({
+    "ConnectionError", "TransportError", "NetworkError", "ConnectError", "TimeoutException", "Timeout",
+    "ConnectTimeout", "ReadTimeout", "ProxyError", "RemoteProtocolError", "SSLError", "TimeoutError",
+})
+_unreachable: dict[str, tuple[float, str]] = {}  # endpoint -> (when, why) it could not be reached
+_ASK_AGAIN_S = 60.0  # a network that came back is used again after this long
 
 
 def split_spec(spec: str) -> tuple[str, str]:
@@ -59,13 +68,65 @@ def split_spec(spec: str) -> tuple[str, str]:
 
 
 def hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    """HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) set now, or when huggingface_hub was imported."""
+    from huggingface_hub import constants
+
+    value = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or ""
+    return value.strip().lower() in ("1", "true", "yes", "on") or bool(constants.HF_HUB_OFFLINE)
 
 
 def hub_cache_dir() -> str:
     from huggingface_hub import constants
 
     return str(constants.HF_HUB_CACHE)
+
+
+def hub_unavailable(spec: str, repo_id: str, filename: str, *, how: str = _HOW_TO_PROVIDE) -> None:
+    """Raise a one-line ``ModelNotFoundError`` unless the hub would serve ``filename`` of ``repo_id``.
+
+    Call it for a model that is not in the cache, before downloading. It asks once (a HEAD request,
+    no retries, huggingface_hub's HF_HUB_ETAG_TIMEOUT): a download's own retries would spend a
+    minute and twenty log lines on a hub that cannot be reached. An unreachable hub is not asked
+    again for a minute (a model with several candidate files fails at once)."""
+    from huggingface_hub import constants, get_hf_file_metadata, hf_hub_url
+
+    where = f"is not in the Hugging Face cache {hub_cache_dir()}"
+    if hub_offline():
+        raise ModelNotFoundError(f"model {spec!r} {where} and HF_HUB_OFFLINE is set", how.format(cache=hub_cache_dir()))
+    endpoint = constants.ENDPOINT
+    when, reason = _unreachable.get(endpoint, (-_ASK_AGAIN_S, ""))
+    if time.monotonic() - when >= _ASK_AGAIN_S:
+        try:
+            get_hf_file_metadata(hf_hub_url(repo_id, filename), timeout=constants.HF_HUB_ETAG_TIMEOUT)
+            _unreachable.pop(endpoint, None)
+            return
+        except Exception as exc:  # noqa: BLE001 - every failure becomes one line below
+            reason, network = hub_error_reason(exc, repo_id, filename)
+            if not network:
+                raise ModelNotFoundError(f"model {spec!r}: {reason}", how.format(cache=hub_cache_dir())) from None
+            _unreachable[endpoint] = (time.monotonic(), reason)
+    raise ModelNotFoundError(
+        f"model {spec!r} {where} and the hub at {endpoint} cannot be reached ({reason})",
+        how.format(cache=hub_cache_dir()) + "; HF_HUB_OFFLINE=1 skips the network",
+    )
+
+
+def hub_error_reason(exc: BaseException, repo_id: str, filename: str | None = None) -> tuple[str, bool]:
+    """(what went wrong, in words, whole; True when no answer came from the hub at all)."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if "LocalEntryNotFoundError" in names and exc.__cause__ is not None:  # "not cached" wrapping the real cause
+        return hub_error_reason(exc.__cause__, repo_id, filename)
+    first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    detail = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    if names & _NETWORK_ERRORS and "HfHubHTTPError" not in names:
+        return detail, True
+    if "GatedRepoError" in names:
+        return f"{repo_id} is gated: accept its terms on the hub and log in (`hf auth login`)", False
+    if "RepositoryNotFoundError" in names:
+        return f"the hub has no repository {repo_id} (or it is private: log in with `hf auth login`)", False
+    if "EntryNotFoundError" in names and filename:
+        return f"{repo_id} on the hub has no file {filename}", False
+    return f"cannot get {filename or 'the files'} of {repo_id} ({detail})", False
 
 
 def hub_file(repo_id: str, filename: str, *, spec: str) -> Path:
@@ -76,30 +137,25 @@ def hub_file(repo_id: str, filename: str, *, spec: str) -> Path:
         return Path(hf_hub_download(repo_id, filename, local_files_only=True))
     except Exception:
         pass
-    if hub_offline():
-        raise ModelNotFoundError(
-            f"model {spec!r}: {filename} of {repo_id} is not in the Hugging Face cache {hub_cache_dir()} "
-            "and HF_HUB_OFFLINE is set",
-            _HOW_TO_PROVIDE.format(cache=hub_cache_dir()),
-        )
+    hub_unavailable(spec, repo_id, filename)
     try:
         return Path(hf_hub_download(repo_id, filename))
     except Exception as exc:
-        reason = " ".join(str(exc).split())[:160]
-        raise ModelNotFoundError(
-            f"model {spec!r}: cannot get {filename} of {repo_id} (not in the cache {hub_cache_dir()}; "
-            f"download failed: {reason})",
-            _HOW_TO_PROVIDE.format(cache=hub_cache_dir()) + "; set HF_HUB_OFFLINE=1 to skip the network",
-        ) from None
+        reason, _ = hub_error_reason(exc, repo_id, filename)
+        raise ModelNotFoundError(f"model {spec!r}: {reason}", _HOW_TO_PROVIDE.format(cache=hub_cache_dir())) from None
 
 
 def hub_first_file(repo_id: str, filenames: tuple[str, ...], *, spec: str) -> Path:
     """The first of ``filenames`` the repo has (cache first)."""
+    from huggingface_hub import constants
+
     errors = []
     for name in filenames:
         try:
             return hub_file(repo_id, name, spec=spec)
         except ModelNotFoundError as exc:
+            if hub_offline() or constants.ENDPOINT in _unreachable:
+                raise  # the next name cannot fare better
             errors.append(exc)
     raise errors[0]
 
@@ -114,19 +170,12 @@ def hub_snapshot(repo_id: str, patterns: list[str], *, spec: str) -> Path:
             return folder
     except Exception:
         pass
-    if hub_offline():
-        raise ModelNotFoundError(
-            f"model {spec!r}: {repo_id} is not in the Hugging Face cache {hub_cache_dir()} and HF_HUB_OFFLINE is set",
-            _HOW_TO_PROVIDE.format(cache=hub_cache_dir()),
-        )
+    hub_unavailable(spec, repo_id, "config.json")
     try:
         return Path(snapshot_download(repo_id, allow_patterns=patterns))
     except Exception as exc:
-        reason = " ".join(str(exc).split())[:160]
-        raise ModelNotFoundError(
-            f"model {spec!r}: cannot get {repo_id} (not in the cache {hub_cache_dir()}; download failed: {reason})",
-            _HOW_TO_PROVIDE.format(cache=hub_cache_dir()) + "; set HF_HUB_OFFLINE=1 to skip the network",
-        ) from None
+        reason, _ = hub_error_reason(exc, repo_id)
+        raise ModelNotFoundError(f"model {spec!r}: {reason}", _HOW_TO_PROVIDE.format(cache=hub_cache_dir())) from None
 
 
 # --- digests: the part of model_id that names the exact weights ----------------------------------

@@ -83,23 +83,19 @@ def resolve_model(model: str) -> ModelSpec:
 
 
 def _from_hub(model: str) -> ModelSpec:
-    from huggingface_hub import constants, hf_hub_download, try_to_load_from_cache
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
+
+    from ..embed.resolve import hub_error_reason, hub_unavailable
 
     cached = try_to_load_from_cache(model, "config.json")
     if isinstance(cached, str):
         return _read_config(model, model, Path(cached))
-    where = f"not in the Hugging Face cache ({constants.HF_HUB_CACHE})"
-    if constants.is_offline_mode():
-        raise ModelNotFoundError(
-            f"model {model!r} is {where} and HF_HUB_OFFLINE is set",
-            "download it once with network access (unset HF_HUB_OFFLINE) or pass a local folder",
-        )
+    how = ("pass a local model folder, answer without an LLM (--answerer grounding, or --preset tiny), or download "
+           "it once where the Hugging Face hub is reachable (it is cached in {cache})")
+    hub_unavailable(model, model, "config.json", how=how)  # one line, fast, when the hub cannot serve it
     try:
         path = hf_hub_download(model, "config.json")
-    except Exception as exc:  # repository missing, gated, or no network: all mean "not available"
-        reason = " ".join(str(exc).split())[:160]
-        raise ModelNotFoundError(
-            f"model {model!r} is {where} and could not be downloaded ({type(exc).__name__}: {reason})",
-            "check the id and your network, or pass a local model folder",
-        ) from None
+    except Exception as exc:  # repository missing, gated, or the network went away meanwhile
+        reason, _ = hub_error_reason(exc, model, "config.json")
+        raise ModelNotFoundError(f"model {model!r}: {reason}", "check the id and your network, or pass a local model folder") from None
     return _read_config(model, model, Path(path))

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterable
 
+from ..filenames import from_sql, printable, to_sql
 from .fingerprint import stat_key
 
 _CHUNK = 900  # SQLite's parameter limit is 999
@@ -56,9 +57,10 @@ class BatchMixin:
                 "WHERE p.path IN (" + ",".join("?" * len(chunk)) + ") AND EXISTS (SELECT 1 FROM runs r JOIN models m "
                 "ON m.id = r.model WHERE r.video_id = p.video_id AND r.kind = 'index' AND m.model_id = ? "
                 "AND r.settings_key = ?)",
-                (*chunk, model_id, settings_key),
+                (*map(to_sql, chunk), model_id, settings_key),
             )
             for path, video_id, *remembered in rows:
+                path = from_sql(path)
                 if current_stat(path) == tuple(remembered):
                     found[keys[path]] = video_id
         return found
@@ -74,7 +76,7 @@ class BatchMixin:
             chunk = names[start : start + _CHUNK]
             for record in self._failure_rows(
                 "path IN (" + ",".join("?" * len(chunk)) + ") AND model_id = ? AND settings_key = ?",
-                (*chunk, model_id, settings_key),
+                (*map(to_sql, chunk), model_id, settings_key),
             ):
                 out[keys[record.path]] = record
         return out
@@ -91,7 +93,7 @@ class BatchMixin:
             f"FROM failures WHERE {where} ORDER BY failed_at DESC, path",
             params,
         )
-        return [FailureRecord(*r[:7], stat=tuple(r[7:])) for r in rows]
+        return [FailureRecord(from_sql(r[0]), *r[1:7], stat=tuple(r[7:])) for r in rows]
 
     def record_failure(self, path: str, model_id: str, settings_key: str, error: str, reason: str) -> None:
         """Remember that ``path`` could not be indexed (one transaction; counts attempts)."""
@@ -105,7 +107,7 @@ class BatchMixin:
                 "DO UPDATE SET size_bytes = excluded.size_bytes, mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns, "
                 "inode = excluded.inode, error = excluded.error, reason = excluded.reason, attempts = attempts + 1, "
                 "failed_at = excluded.failed_at",
-                (path_key(path), model_id, settings_key, *stat, error, reason, time.time()),
+                (to_sql(path_key(path)), model_id, settings_key, *stat, error, printable(reason), time.time()),
             )
 
     def clear_failures(self, paths: Iterable[str], model_id: str, settings_key: str) -> int:
@@ -121,6 +123,6 @@ class BatchMixin:
                 chunk = names[start : start + _CHUNK]
                 removed += c.execute(
                     "DELETE FROM failures WHERE path IN (" + ",".join("?" * len(chunk)) + ") AND model_id = ? AND settings_key = ?",
-                    (*chunk, model_id, settings_key),
+                    (*map(to_sql, chunk), model_id, settings_key),
                 ).rowcount
         return removed

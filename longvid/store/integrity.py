@@ -27,6 +27,7 @@ from typing import BinaryIO
 import numpy as np
 
 from ..errors import StoreCorruptError, StoreError
+from ..filenames import from_sql
 from .fingerprint import stat_key
 
 STORE_FILE = re.compile(r"(?:segments|archive)/m[0-9]{1,18}/[0-9a-f]{32}\.faiss")
@@ -207,7 +208,8 @@ class IntegrityMixin:
     def _video_row_problems(self) -> tuple[list[str], list[str], list[int]]:
         """(problems, remembered paths to forget, videos to drop) for `store check`."""
         problems, paths, videos = [], [], []
-        for path, video_id in self._query("SELECT path, video_id FROM video_paths ORDER BY video_id, path"):
+        for stored, video_id in self._query("SELECT path, video_id FROM video_paths ORDER BY video_id, path"):
+            path = from_sql(stored) if isinstance(stored, bytes) else stored  # a name that is not UTF-8 is a BLOB
             if not is_video_path(path):
                 problems.append(bad_path(video_id, path))
                 paths.append(path)

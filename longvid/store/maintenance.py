@@ -8,6 +8,7 @@ from typing import Any
 import time
 
 from ..errors import StoreCorruptError
+from ..filenames import to_sql
 from .archive_index import ARCHIVE_DIR
 from .integrity import is_store_file
 from .records import CheckReport
@@ -148,7 +149,7 @@ class MaintenanceMixin:
         files = []
         with self.transaction() as c:
             for path in report.bad_video_paths:
-                c.execute("DELETE FROM video_paths WHERE path = ?", (path,))  # the video stays, found by content
+                c.execute("DELETE FROM video_paths WHERE path = ?", (to_sql(path) if isinstance(path, str) else path,))  # the video stays
             for video_id in report.bad_videos:
                 c.execute("DELETE FROM videos WHERE id = ?", (video_id,))  # its runs go; gc collects their files
             for run_id in dropped:

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import ModelMismatchError, StoreCorruptError, StoreError, StoreLockedError, VideoInputError
+from ..filenames import from_sql, is_utf8, to_sql
 from . import schema
 from .archive_index import ARCHIVE_DIR, ArchiveIndexMixin
 from .batch import BatchMixin
@@ -168,7 +169,9 @@ class Store(ReadMixin, WriteMixin, MaintenanceMixin, ArchiveIndexMixin, BatchMix
         )
         if not rows:
             return None
-        paths = tuple(p for (p,) in self._query("SELECT path FROM video_paths WHERE video_id = ? ORDER BY seen_at DESC", (rows[0][0],)))
+        paths = tuple(
+            from_sql(p) for (p,) in self._query("SELECT path FROM video_paths WHERE video_id = ? ORDER BY seen_at DESC", (rows[0][0],))
+        )
         check_video_row(self.root, rows[0][0], rows[0][1], paths)
         return VideoRecord(*rows[0], paths=paths)
 
@@ -186,10 +189,15 @@ class Store(ReadMixin, WriteMixin, MaintenanceMixin, ArchiveIndexMixin, BatchMix
         """Videos remembered under ``folder`` -> that path (the most recently seen one)."""
         low = path_key(folder).rstrip(os.sep) + os.sep
         high = low[:-1] + chr(ord(os.sep) + 1)
+        # Names that are not UTF-8 are stored as BLOBs of their bytes (longvid.filenames), which
+        # sort after every TEXT: the same range once more in bytes finds them.
+        ranges = [(os.fsencode(low), os.fsencode(high))] + ([(low, high)] if is_utf8(low) else [])
+        where = " OR ".join(["(path >= ? AND path < ?)"] * len(ranges))
         out: dict[int, str] = {}
         for path, video_id in self._query(
-            "SELECT path, video_id FROM video_paths WHERE path >= ? AND path < ? ORDER BY seen_at DESC", (low, high)
+            f"SELECT path, video_id FROM video_paths WHERE {where} ORDER BY seen_at DESC", tuple(v for r in ranges for v in r)
         ):
+            path = from_sql(path)
             check_video_path(self.root, video_id, path)  # 'DIR/../elsewhere' sorts under DIR too
             out.setdefault(video_id, path)
         return out
@@ -212,7 +220,7 @@ class Store(ReadMixin, WriteMixin, MaintenanceMixin, ArchiveIndexMixin, BatchMix
         rows = self._query(
             "SELECT p.video_id, v.fingerprint, p.size_bytes, p.mtime_ns, p.ctime_ns, p.inode FROM video_paths p "
             "JOIN videos v ON v.id = p.video_id WHERE p.path = ?",
-            (key,),
+            (to_sql(key),),
         )
         if rows and now is not None and tuple(rows[0][2:]) == now:
             return self.get_video(rows[0][0]), Fingerprint(rows[0][1], *rows[0][2:])

@@ -172,6 +172,7 @@ class WriteMixin:
         return video_id
 
     def _remember(self, c, video_id: int, path, fp: Fingerprint) -> None:
+        from ..filenames import to_sql
         from .store import path_key
 
         c.execute(
@@ -179,7 +180,7 @@ class WriteMixin:
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET video_id = excluded.video_id, "
             "size_bytes = excluded.size_bytes, mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns, "
             "inode = excluded.inode, seen_at = excluded.seen_at",
-            (path_key(path), video_id, fp.size_bytes, fp.mtime_ns, fp.ctime_ns, fp.inode, time.time()),
+            (to_sql(path_key(path)), video_id, fp.size_bytes, fp.mtime_ns, fp.ctime_ns, fp.inode, time.time()),
         )
 
     def remember_path(self, video_id: int, path: str | os.PathLike, fingerprint: Fingerprint) -> None:

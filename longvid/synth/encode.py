@@ -2,8 +2,9 @@
 
 The file is written to a temporary name beside the target and renamed when complete, so an
 interrupted run never leaves a half-written video under the real name. With the default
-``threads=1`` x264 output is bit-exact across runs and machines for the same library versions,
-so the same seed gives the same bytes.
+``threads=1`` the same seed gives the same bytes on one machine; across machines the frames are
+the same but x264's bitstream depends on the CPU's instruction set too (its AVX-512 code paths
+encode differently from its AVX2 ones), so compare decoded frames there.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def generate_video(
         if tmp.exists():
             tmp.unlink()
     truth = build_ground_truth(spec, path.name)
-    # Same seed -> same bytes holds for one encoder build; record it so a byte comparison can tell.
+    # Same seed -> same bytes holds for one encoder build on one kind of CPU; record the build.
     truth.video["encoder"] = (
         f"PyAV {av.__version__}, libavcodec {'.'.join(map(str, av.library_versions['libavcodec']))}, "
         f"libx264 preset={preset} crf={crf} threads={threads} keyint={gop}"
