@@ -394,11 +394,14 @@ def search_video(
             indexed = index_video(path, config, store=store, encoder=encoder, progress=progress)
             video, state = store.get_video(indexed.video_id), "indexed"
         elif fp is None and notify:
-            coverage = "" if state == "indexed" else (
-                f"; only partly indexed ({len(store.frames(video.id, encoder.model_id))} frames stored, not every frame at "
-                f"{config.decode.fps:g} fps {config.decode.mode}): the moments may miss parts of the video"
-            )
-            notify(f"{path} cannot be read; using the frames stored for that path (fingerprint {video.fingerprint}){coverage}")
+            if state == "indexed":
+                notify(f"{path} cannot be read; using the index stored for that path (fingerprint {video.fingerprint})")
+            else:
+                notify(
+                    f"{path} cannot be read; using the {len(store.frames(video.id, encoder.model_id))} frames stored for that "
+                    f"path (fingerprint {video.fingerprint}), only partly indexed (not every frame at {config.decode.fps:g} fps "
+                    f"{config.decode.mode}): the moments may miss parts of the video"
+                )
         query_started = time.perf_counter()
         query_vectors = store.text_vectors(encoder, [text])
         frames, scores = store.scores(video.id, encoder.model_id, query_vectors)
