@@ -49,7 +49,7 @@ class Located:
     moments: list[Moment]
     searched: str  # "store": scores of stored frames; "tstar": coarse-to-fine search on a cold video
     cost: Cost = field(default_factory=Cost)
-    index_state: str = "none"  # before the question: "indexed" | "partial" | "none" (indexing.index_state)
+    index_state: str = "none"  # before the question: "indexed" | "partial" | "none" (coverage.index_state)
     match: Match | None = None  # how clearly the best moment matches the question
 
 
@@ -274,7 +274,8 @@ class Pipeline:
         with _timed(cost, "embed"):
             texts = self._texts(question)
             text_vectors = self.store.text_vectors(encoder, list(texts))
-        from .indexing import best_match, decode_size, index_settings, index_state
+        from .coverage import best_match, index_state
+        from .indexing import decode_size, index_settings
 
         record, fingerprint = self.store.video_for_path(video)
         settings = index_settings(self.config, decode_size(self.config, encoder))

@@ -33,7 +33,8 @@ def store_info(store: Path) -> dict:
 
 
 def test_search_after_a_cold_ask_indexes_the_missing_frames(tmp_path, cli_env):
-    from longvid.indexing import decode_size, index_settings, index_state
+    from longvid.coverage import index_state
+    from longvid.indexing import decode_size, index_settings
 
     store = tmp_path / "store"
     config = tiny_config(store)

@@ -119,7 +119,7 @@ def store_info(
     as_json: bool = typer.Option(False, "--json", help="Print JSON for programs."),
 ) -> None:
     """Where the store is, how big, which models and videos it holds."""
-    from ..indexing import index_summary
+    from ..coverage import index_summary
 
     with _open(store) as s:
         info = s.info()
