@@ -302,7 +302,9 @@ class Pipeline:
         if moments:
             with _timed(cost, "embed"):  # the unrelated captions are embedded once per model, then cached
                 found = record or self.store.find_video(fingerprint)  # T* stored a cold video's frames
-                within_s = 0.0 if searched == "store" else 0.5 / self.config.decode.fps
+                # a cold search scores a grid time with a frame up to half a step away (T*: 1 s steps)
+                step_s = 1.0 if cfg.strategy == "tstar" else 1.0 / self.config.decode.fps
+                within_s = 0.0 if searched == "store" else 0.5 * step_s
                 match = best_match(self.store, encoder, found.id, moments, text_vectors, cfg.match_z, within_s)
         timeline = Timeline(info.start_s, info.duration_s, np.asarray(times), np.asarray(scores), list(scenes))
         return Located(str(video), info, tuple(texts), timeline, selection, moments, searched, cost, state, match)
@@ -382,7 +384,11 @@ class Pipeline:
                         video_info=info,
                     )
                 by_index = dict(zip((f.index for f in picked), scorer(vectors)))
-                return np.array([by_index[f.index] for f in frames])
+                scores = np.array([by_index[f.index] for f in frames])
+                asked.update(zip(np.round(times_s, 6).tolist(), scores.tolist()))
+                return scores
+
+            asked: dict[float, float] = {}  # what score_at answered, per time asked
 
             inner = sum(cost.seconds.get(k, 0.0) for k in ("decode", "embed", "store"))
             started = time.perf_counter()
@@ -395,7 +401,10 @@ class Pipeline:
             # search time proper: the T* loop minus the decoding, embedding and storing it asked for
             inside = sum(cost.seconds.get(k, 0.0) for k in ("decode", "embed", "store")) - inner
             cost.seconds["search"] = cost.seconds.get("search", 0.0) + time.perf_counter() - started - inside
-        return result.visited_times_s, result.visited_scores, result.selection, scenes
+        scores = result.visited_scores
+        if cfg.search.strategy == "tstar":  # the published T* reports its calibrated confidences
+            scores = _asked_scores(result.visited_times_s, asked, known_t, known_s)
+        return result.visited_times_s, scores, result.selection, scenes
 
     def _frames(self, video, timestamps_s: Sequence[float], size: int, cost: Cost) -> list[Frame]:
         from .decode import open_video
@@ -422,6 +431,16 @@ def _onto_keyframes(times_s: np.ndarray, keyframes_s: np.ndarray | None, within_
         return times_s
     nearest = nearest_times(keyframes_s, times_s)
     return np.where(np.abs(nearest - times_s) <= within_s, nearest, times_s)
+
+
+def _asked_scores(times_s: np.ndarray, asked: dict[float, float], known_t, known_s) -> np.ndarray:
+    """The relevance (the pipeline's frame-local scale) behind each time a cold search visited:
+    what ``score_at`` answered for it, else the stored frame nearest to it (how T* seeds a
+    second from the store)."""
+    out = np.empty(len(times_s))
+    for i, t in enumerate(np.round(np.asarray(times_s, dtype=np.float64), 6).tolist()):
+        out[i] = asked[t] if t in asked else known_s[int(np.argmin(np.abs(known_t - t)))]
+    return out
 
 
 def _relevance_at(timeline: Timeline, selection: Selection) -> np.ndarray:

@@ -75,6 +75,25 @@ def test_cold_and_stored_scores_of_the_same_frame_are_equal(answers):
     assert cold[PRESENT].match.z == pytest.approx(warm[PRESENT].match.z, abs=1e-9)
 
 
+def test_the_published_tstar_reports_relevance_on_the_same_scale(answers, tmp_path):
+    """T* as published ranks by calibrated confidences; the answer's timeline and moments still
+    carry the frame-local relevance, so its numbers match the indexed answer's."""
+    _, warm, _, _ = answers
+    config = PipelineConfig.from_preset("tiny").with_overrides({"store": {"path": str(tmp_path / "s")}, "search": {"strategy": "tstar"}})
+    with Pipeline(config) as pipe:
+        cold = pipe.ask(DEMO, PRESENT)
+        record, _ = pipe.store.video_for_path(DEMO)
+        stored = pipe.store.frames(record.id, pipe.encoder.model_id).pts_s
+    assert cold.config["searched"] == "tstar"
+    c, w = cold.timeline, warm[PRESENT].timeline
+    on_grid = np.round(stored[np.abs(stored - np.round(stored)) < 1e-6], 6)  # frames decoded at the second T* asked
+    same, ci, wi = np.intersect1d(np.round(c.timestamps_s, 6), np.round(w.timestamps_s, 6), return_indices=True)
+    keep = np.isin(same, on_grid)
+    assert keep.sum() >= 10
+    np.testing.assert_array_equal(np.asarray(c.scores)[ci[keep]], np.asarray(w.scores)[wi[keep]])
+    assert cold.moments[0].score == max(cold.timeline.scores)  # a relevance, not a confidence in (0, 1)
+
+
 def test_search_says_when_nothing_matches_well(answers, cli_env):
     _, _, store, _ = answers
     code, out, err = run_cli("search", DEMO, "a yellow cross", "--model", "tiny", "--store", store)
