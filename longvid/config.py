@@ -11,6 +11,7 @@ Each stage validates its own values in ``__post_init__`` so a bad value fails be
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -99,6 +100,13 @@ class SearchConfig:
     smooth_s: float = 5.0  # Gaussian spread of frame scores over time before selection (0: off)
     smooth: str = "max"  # "max": peaks keep their height (short needles stay first); "mean": average
     combine: str = "mean"  # the question's phrases: "mean" (all should show), "max" (any one will do), "min"
+    # A best moment none of whose frames scores this many robust spreads above unrelated captions
+    # (longvid.search.scoring.caption_z) is worded as a weak match, not as the answer. Chosen with
+    # the shipped tiny CLIP, the only model that runs offline here (benchmarks/match_calibration.py:
+    # best cut 7.54 on 3 samples + 6 needle videos; held out, 6 more: 53/59 questions about shown
+    # objects clear, 5/118 about an unshown colour + shape clear, 0/33 about unknown things). The
+    # rule has no unit, but re-measure the cut for a real encoder before relying on it.
+    match_z: float = 7.5
 
     def __post_init__(self) -> None:
         from .search.cold import COLD_SEARCHES  # light: names only
@@ -111,6 +119,7 @@ class SearchConfig:
         _check(self.smooth_s >= 0, "search.smooth_s", self.smooth_s, "0 (off) or more seconds")
         _check(self.smooth in ("max", "mean"), "search.smooth", self.smooth, "'max' or 'mean'")
         _check(self.combine in ("mean", "max", "min"), "search.combine", self.combine, "'mean', 'max' or 'min'")
+        _check(math.isfinite(self.match_z), "search.match_z", self.match_z, "a finite number of spreads, e.g. 7.5")
 
 
 @dataclass(frozen=True)

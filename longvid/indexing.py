@@ -22,7 +22,7 @@ import numpy as np
 
 from .config import PipelineConfig
 from .errors import InvalidArgumentError, NotIndexedError
-from .types import Moment, Scene, _ToDict
+from .types import Match, Moment, Scene, _ToDict
 
 MAX_QUERY_CHARS = 10_000
 _DONE = object()
@@ -51,11 +51,13 @@ class SearchResult(_ToDict):
     model_id: str
     moments: list[Moment]
     frames_searched: int
-    indexed_now: bool  # the video had to be indexed first
+    indexed_now: bool  # the video had to be indexed first (or its missing frames added)
     by_remembered_path: bool  # the file could not be read; found by the path it was indexed under
     seconds: float  # everything, model loading and any indexing included
     query_s: float  # text embedding + scoring + moments (what a repeated question costs)
     index: IndexResult | None = None
+    index_state: str = "indexed"  # what was searched: "indexed", or "partial" (longvid.coverage.index_state)
+    match: Match | None = None  # how clearly the best moment matches the query
 
 
 def index_settings(config: PipelineConfig, size: int) -> dict[str, Any]:
@@ -350,21 +352,37 @@ def search_video(
     try:
         encoder = _encoder_for(config, encoder)
         video, fp = store.video_for_path(path)
+        from .coverage import best_match, index_state
+
+        settings = index_settings(config, decode_size(config, encoder))
+        state = index_state(store, None if video is None else video.id, encoder.model_id, settings)
         indexed = None
-        if video is None or not store.has_embeddings(video.id, encoder.model_id):
-            if fp is None:
-                others = store.indexed_models(video.id)
-                raise NotIndexedError(
-                    f"{path} cannot be read and has no embeddings for model {encoder.model_id!r}"
-                    + (f" (it is indexed with {', '.join(others)})" if others else ""),
-                    "search with the model it was indexed with, or make the file readable to index it",
-                )
+        if state == "none" and fp is None:
+            others = [] if video is None else store.indexed_models(video.id)
+            raise NotIndexedError(
+                f"{path} cannot be read and has no embeddings for model {encoder.model_id!r}"
+                + (f" (it is indexed with {', '.join(others)})" if others else ""),
+                "search with the model it was indexed with, or make the file readable to index it",
+            )
+        if state != "indexed" and fp is not None:
             if notify:
-                notify(f"{path} is not indexed with {encoder.model_id} yet: indexing it first")
+                stored = len(store.frames(video.id, encoder.model_id)) if state == "partial" else 0
+                notify(
+                    f"{path} is only partly indexed with {encoder.model_id} ({stored} frames stored, not every frame at "
+                    f"{config.decode.fps:g} fps {config.decode.mode}): indexing the rest first"
+                    if stored else f"{path} is not indexed with {encoder.model_id} yet: indexing it first"
+                )
             indexed = index_video(path, config, store=store, encoder=encoder, progress=progress)
-            video = store.get_video(indexed.video_id)
+            video, state = store.get_video(indexed.video_id), "indexed"
         elif fp is None and notify:
-            notify(f"{path} cannot be read; using the index stored for that path (fingerprint {video.fingerprint})")
+            if state == "indexed":
+                notify(f"{path} cannot be read; using the index stored for that path (fingerprint {video.fingerprint})")
+            else:
+                notify(
+                    f"{path} cannot be read; using the {len(store.frames(video.id, encoder.model_id))} frames stored for that "
+                    f"path (fingerprint {video.fingerprint}), only partly indexed (not every frame at {config.decode.fps:g} fps "
+                    f"{config.decode.mode}): the moments may miss parts of the video"
+                )
         query_started = time.perf_counter()
         query_vectors = store.text_vectors(encoder, [text])
         frames, scores = store.scores(video.id, encoder.model_id, query_vectors)
@@ -373,10 +391,12 @@ def search_video(
         moments = find_moments(
             frames.pts_s, scores[0], k=k, scenes=scenes or None, scene_ids=None if scenes else frames.scene_index, end_s=end_s
         )
+        match = best_match(store, encoder, video.id, moments, query_vectors, config.search.match_z)
         return SearchResult(
             video=str(path), query=text, model_id=encoder.model_id, moments=moments, frames_searched=len(frames),
             indexed_now=indexed is not None, by_remembered_path=fp is None,
             seconds=time.perf_counter() - started, query_s=time.perf_counter() - query_started, index=indexed,
+            index_state=state, match=match,
         )
     finally:
         if own_store:

@@ -31,7 +31,7 @@ import numpy as np
 
 from .config import PipelineConfig
 from .errors import InvalidArgumentError
-from .types import Answer, Cost, EvidenceFrame, Frame, Moment, Scene, Selection, Timeline, VideoInfo
+from .types import Answer, Cost, EvidenceFrame, Frame, Match, Moment, Scene, Selection, Timeline, VideoInfo
 
 THUMBNAIL_SIZE = 180  # shorter side of the pictures kept for the HTML report
 LLM_FRAME_SIZE = 768  # shorter side decoded for the video LLM (its processor resizes further)
@@ -49,6 +49,8 @@ class Located:
     moments: list[Moment]
     searched: str  # "store": scores of stored frames; "tstar": coarse-to-fine search on a cold video
     cost: Cost = field(default_factory=Cost)
+    index_state: str = "none"  # before the question: "indexed" | "partial" | "none" (coverage.index_state)
+    match: Match | None = None  # how clearly the best moment matches the question
 
 
 @contextlib.contextmanager
@@ -234,7 +236,7 @@ class Pipeline:
         else:
             from .grounding import grounding_text
 
-            text = grounding_text(located.moments)
+            text = grounding_text(located.moments, match=located.match)
             if keep_frames:
                 with _timed(cost, "decode"):
                     frames = self._frames(video, selection.timestamps_s, THUMBNAIL_SIZE, cost)
@@ -247,13 +249,17 @@ class Pipeline:
             moments=located.moments,
             evidence=[
                 EvidenceFrame(float(ts), float(s), int(n))
-                for ts, s, n in zip(selection.timestamps_s, selection.scores, evidence_tokens)
+                for ts, s, n in zip(selection.timestamps_s, _relevance_at(located.timeline, selection), evidence_tokens)
             ],
             cost=cost,
-            config={**self.config.to_dict(), "searched": located.searched, "texts": list(located.texts)},
+            config={
+                **self.config.to_dict(), "searched": located.searched, "index_state": located.index_state,
+                "texts": list(located.texts),
+            },
             timeline=located.timeline,
             token_account=token_account,
             frames=frames if keep_frames else [],
+            match=located.match,
         )
 
     def locate(self, video: str | Path, question: str, *, info: VideoInfo | None = None, progress: bool | None = False) -> Located:
@@ -268,15 +274,19 @@ class Pipeline:
         with _timed(cost, "embed"):
             texts = self._texts(question)
             text_vectors = self.store.text_vectors(encoder, list(texts))
+        from .coverage import best_match, index_state
+        from .indexing import decode_size, index_settings
+
         record, fingerprint = self.store.video_for_path(video)
-        indexed = record is not None and any(r.kind == "index" for r in self.store.runs(record.id, encoder.model_id))
-        if indexed:
-            from .search.scoring import frame_scores
+        settings = index_settings(self.config, decode_size(self.config, encoder))
+        state = index_state(self.store, None if record is None else record.id, encoder.model_id, settings)
+        if state == "indexed":
+            from .search.scoring import incremental_scorer
 
             with _timed(cost, "search"):
                 stored, vectors = self.store.vectors(record.id, encoder.model_id)
                 times = stored.pts_s
-                scores = frame_scores(vectors, text_vectors, combine=cfg.combine)
+                scores = incremental_scorer(text_vectors, combine=cfg.combine)(vectors)  # the T* path's scale: same frame, same score
                 scenes = self.store.scenes(record.id, encoder.model_id)
                 selection = self._select(times, scores, scenes)
             cost.frames_from_store = len(times)
@@ -288,8 +298,16 @@ class Pipeline:
 
         with _timed(cost, "search"):
             moments = find_moments(times, scores, k=cfg.moments, scenes=scenes or None, end_s=info.end_s)
+        match = None
+        if moments:
+            with _timed(cost, "embed"):  # the unrelated captions are embedded once per model, then cached
+                found = record or self.store.find_video(fingerprint)  # T* stored a cold video's frames
+                # a cold search scores a grid time with a frame up to half a step away (T*: 1 s steps)
+                step_s = 1.0 if cfg.strategy == "tstar" else 1.0 / self.config.decode.fps
+                within_s = 0.0 if searched == "store" else 0.5 * step_s
+                match = best_match(self.store, encoder, found.id, moments, text_vectors, cfg.match_z, within_s)
         timeline = Timeline(info.start_s, info.duration_s, np.asarray(times), np.asarray(scores), list(scenes))
-        return Located(str(video), info, tuple(texts), timeline, selection, moments, searched, cost)
+        return Located(str(video), info, tuple(texts), timeline, selection, moments, searched, cost, state, match)
 
     # --- pieces --------------------------------------------------------------------------------------
 
@@ -366,7 +384,11 @@ class Pipeline:
                         video_info=info,
                     )
                 by_index = dict(zip((f.index for f in picked), scorer(vectors)))
-                return np.array([by_index[f.index] for f in frames])
+                scores = np.array([by_index[f.index] for f in frames])
+                asked.update(zip(np.round(times_s, 6).tolist(), scores.tolist()))
+                return scores
+
+            asked: dict[float, float] = {}  # what score_at answered, per time asked
 
             inner = sum(cost.seconds.get(k, 0.0) for k in ("decode", "embed", "store"))
             started = time.perf_counter()
@@ -379,7 +401,10 @@ class Pipeline:
             # search time proper: the T* loop minus the decoding, embedding and storing it asked for
             inside = sum(cost.seconds.get(k, 0.0) for k in ("decode", "embed", "store")) - inner
             cost.seconds["search"] = cost.seconds.get("search", 0.0) + time.perf_counter() - started - inside
-        return result.visited_times_s, result.visited_scores, result.selection, scenes
+        scores = result.visited_scores
+        if cfg.search.strategy == "tstar":  # the published T* reports its calibrated confidences
+            scores = _asked_scores(result.visited_times_s, asked, known_t, known_s)
+        return result.visited_times_s, scores, result.selection, scenes
 
     def _frames(self, video, timestamps_s: Sequence[float], size: int, cost: Cost) -> list[Frame]:
         from .decode import open_video
@@ -406,6 +431,24 @@ def _onto_keyframes(times_s: np.ndarray, keyframes_s: np.ndarray | None, within_
         return times_s
     nearest = nearest_times(keyframes_s, times_s)
     return np.where(np.abs(nearest - times_s) <= within_s, nearest, times_s)
+
+
+def _asked_scores(times_s: np.ndarray, asked: dict[float, float], known_t, known_s) -> np.ndarray:
+    """The relevance (the pipeline's frame-local scale) behind each time a cold search visited:
+    what ``score_at`` answered for it, else the stored frame nearest to it (how T* seeds a
+    second from the store)."""
+    out = np.empty(len(times_s))
+    for i, t in enumerate(np.round(np.asarray(times_s, dtype=np.float64), 6).tolist()):
+        out[i] = asked[t] if t in asked else known_s[int(np.argmin(np.abs(known_t - t)))]
+    return out
+
+
+def _relevance_at(timeline: Timeline, selection: Selection) -> np.ndarray:
+    """Each selected frame's relevance as the timeline (and the report's plot) has it: exactly a
+    scored frame's score for a scored frame (the selection's own scores may be smoothed)."""
+    if not len(timeline.timestamps_s):
+        return np.asarray(selection.scores, dtype=np.float64)
+    return np.interp(np.asarray(selection.timestamps_s, dtype=np.float64), timeline.timestamps_s, timeline.scores)
 
 
 def _positive_relevance(scores: Sequence[float]) -> np.ndarray:

@@ -137,6 +137,16 @@ class Moment(_ToDict):
 
 
 @dataclass(frozen=True, slots=True)
+class Match(_ToDict):
+    """How clearly the best moment matches the question (``longvid.search.scoring.judge_match``)."""
+
+    verdict: str  # "clear" | "weak" (nothing stands out: the video may not show it)
+    z: float  # the best moment's best frame: its score above unrelated captions, in robust spreads
+    threshold: float  # search.match_z: a z at or above it is a clear match
+    pts_s: float  # that frame's time
+
+
+@dataclass(frozen=True, slots=True)
 class Selection(_ToDict):
     """Frames chosen for the video LLM, sorted by time, with the relevance each was chosen for."""
 
@@ -197,6 +207,7 @@ class Answer(_ToDict):
     timeline: Timeline | None = None
     token_account: dict[str, Any] | None = None  # the token stage's steps, per frame (LLM answers)
     frames: list[Frame] = field(default_factory=list)
+    match: Match | None = None  # how clearly the best moment matches (None: no moment)
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "frames"}

@@ -7,11 +7,14 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from longvid.cli import main
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_videos"
 
 
 @pytest.fixture
@@ -183,9 +186,39 @@ def test_scenes_json_csv_and_table(cli, shared_video):
     code, out, _ = cli("scenes", path, "-d", "content", "--csv")
     rows = out.strip().splitlines()
     assert rows[0] == "scene,start_s,end_s,start_frame,end_frame,duration_s" and len(rows) == 4
-    assert rows[2].startswith("2,3.75")
+    assert rows[2].startswith("1,3.75")  # numbered from 0, as in --json, moments and answers
     code, out, _ = cli("scenes", path, "-d", "content", "--min-scene-len", "200")
     assert code == 0 and "1 scene " in out  # the second cut is closer than 200 frames
+
+
+def test_info_takes_several_files(cli, tmp_path):
+    demo, needle = SAMPLES / "demo.mp4", SAMPLES / "needle.mp4"
+    code, out, err = cli("info", str(demo), str(needle))
+    assert code == 0 and err == ""
+    assert out.count("file ") == 2 and str(demo) in out and str(needle) in out
+    assert "0:01:30.000" in out and "0:02:00.000" in out
+    code, out, _ = cli("info", str(demo), str(needle), "--json")
+    assert code == 0 and [(v["path"], v["frame_count"]) for v in json.loads(out)] == [(str(demo), 900), (str(needle), 1200)]
+    # a bad file among good ones: the good ones are described, each bad one is one line, exit 2
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video")
+    code, out, err = cli("info", str(demo), str(tmp_path / "nope.mp4"), str(text))
+    assert code == 2 and "0:01:30.000" in out
+    lines = err.splitlines()
+    assert len(lines) == 2 and "nope.mp4: no such file" in lines[0] and f"{text}: is not a video file" in lines[1]
+
+
+def test_scenes_are_numbered_from_0_everywhere(cli):
+    """`longvid scenes` (table, CSV, JSON) numbers scenes as moments and answers do: from 0."""
+    path = str(SAMPLES / "scenes.mp4")
+    code, out, _ = cli("scenes", path, "--json")
+    indexes = [s["index"] for s in json.loads(out)["scenes"]]
+    assert code == 0 and indexes[0] == 0 and len(indexes) > 3
+    code, out, _ = cli("scenes", path, "--csv")
+    assert [int(row.split(",")[0]) for row in out.strip().splitlines()[1:]] == indexes
+    code, out, _ = cli("scenes", path)
+    table = [line.split("│")[1].strip() for line in out.splitlines() if line.count("│") > 2 and line.split("│")[1].strip().isdigit()]
+    assert [int(n) for n in table] == indexes
 
 
 def test_help_is_light():

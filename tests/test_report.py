@@ -17,16 +17,20 @@ import subprocess
 import sys
 import time
 from html.parser import HTMLParser
+from pathlib import Path
 from xml.etree import ElementTree
 
 import numpy as np
 import pytest
+from cli_run import run_cli
 
 from longvid.errors import BackendUnavailableError, InvalidArgumentError
 from longvid.report import render_html, timeline_plot_data, write_html
 from longvid.report._format import format_tick_s, format_time_s, tick_step_s
 from longvid.types import Answer, Cost, EvidenceFrame, Frame, Moment, Timeline
 
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "sample_videos" / "demo.mp4"
 PEAK_S = 6.3  # the hand-made curve's highest bump (inside the 4th shot of bikes.mp4)
 
 
@@ -70,7 +74,7 @@ def bikes_answer(shared_video) -> Answer:
         video=str(path),
         question="When does the cyclist cross the <b>road</b> & turn?",
         text='Around 0:00:06 a cyclist rides through the crossing "left to right".',
-        answerer="grounding",
+        answerer="llm",  # an LLM's answer: its frames carry visual token counts
         moments=moments,
         evidence=evidence,
         cost=cost,
@@ -261,6 +265,66 @@ def test_page_without_curve_or_pictures():
     assert "data-peak-s" not in text.split('id="timeline"', 1)[1].split(">", 1)[0]
 
 
+def test_cost_table_has_one_total_and_counts_each_stage_once():
+    # what Pipeline.ask records: top-level stages, parts of the llm stage, and the request's total
+    seconds = {"load": 1.0, "embed": 2.0, "llm": 5.0, "llm.vision": 3.0, "llm.generate": 2.0, "total": 8.5}
+    text = render_html(small_answer(cost=Cost(seconds=seconds)))
+    page = Page(text)
+    (total,) = page.find("tr", "total")
+    assert float(total["data-seconds"]) == 8.5
+    assert [s["data-stage"] for s in page.find("tr", "stage")] == ["load", "embed", "llm", "llm.vision", "llm.generate"]
+    assert [s["data-stage"] for s in page.find("tr", "sub")] == ["llm.vision", "llm.generate"]
+    (other,) = page.find("tr", "other")  # time outside the stages: checks and probing
+    assert float(other["data-seconds"]) == pytest.approx(0.5)
+    assert "<b>8.50 s</b> in all" in text
+    # without a recorded total: the top-level stages, each once
+    page = Page(render_html(small_answer(cost=Cost(seconds={k: v for k, v in seconds.items() if k != "total"}))))
+    assert [float(t["data-seconds"]) for t in page.find("tr", "total")] == [8.0] and not page.find("tr", "other")
+
+
+def test_thumbnail_relevance_is_the_plotted_value():
+    answer = small_answer()
+    smoothed = [dataclasses.replace(e, score=e.score + 0.5) for e in answer.evidence]  # e.g. a selection's own scores
+    answer = dataclasses.replace(answer, evidence=smoothed)
+    data = timeline_plot_data(answer)
+    text = render_html(answer)
+    thumbs = Page(text).find(cls="thumb")
+    assert [float(t["data-score"]) for t in thumbs] == list(data.selected_y)
+    shown = re.findall(r'relevance <span class="relevance">([^<]*)</span>', text)
+    assert shown == [f"{y:.3f}" for y in data.selected_y]
+    assert shown != [f"{e.score:.3f}" for e in smoothed]
+
+
+def test_grounding_report_does_not_speak_of_a_model_or_tokens():
+    grounding = render_html(small_answer(answerer="grounding", cost=Cost(frames_embedded=90, seconds={"embed": 0.5})))
+    for wrong in ("shown to the model", "What the model saw", "tokens</span>", "visual tokens"):
+        assert wrong not in grounding
+    assert "<b>2</b> frames selected" in grounding and "no model reads them" in grounding
+    llm = render_html(small_answer(answerer="llm", cost=Cost(tokens_before=400, tokens_after=20, seconds={"llm": 1.0})))
+    assert "<b>2</b> frames shown to the model" in llm and '<span class="tokens">10 tokens</span>' in llm
+    assert "visual tokens given to the model" in llm
+
+
+def test_report_of_a_cold_grounding_answer_end_to_end(tmp_path, cli_env):
+    report = tmp_path / "r.html"
+    code, out, err = run_cli(
+        "ask", DEMO, "when does the red star jump?", "--preset", "tiny", "--store", tmp_path / "store", "--frames", "6",
+        "--report", report,
+    )
+    assert code == 0, err
+    text = report.read_text(encoding="utf-8")
+    page = Page(text)
+    answer = json.loads(page.text_by_id["answer-data"])
+    timeline = dict(zip(answer["timeline"]["timestamps_s"], answer["timeline"]["scores"]))
+    thumbs = page.find(cls="thumb")
+    assert len(thumbs) == 6
+    for thumb, evidence in zip(thumbs, answer["evidence"]):  # each picture's number is its point on the curve
+        assert float(thumb["data-score"]) == evidence["score"] == timeline[evidence["pts_s"]]
+    (total,) = page.find("tr", "total")
+    assert float(total["data-seconds"]) == answer["cost"]["seconds"]["total"]
+    assert "shown to the model" not in text and "tokens</span>" not in text
+
+
 # --- bad input, missing matplotlib, writing -----------------------------------------------------
 
 
@@ -280,8 +344,24 @@ def test_missing_matplotlib_names_the_fix(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # what a missing package looks like to import
     with pytest.raises(BackendUnavailableError) as caught:
         render_html(small_answer())
-    assert 'pip install "longvid[report]"' in str(caught.value)
+    assert "reinstall longvid, or pip install matplotlib" in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_matplotlib_is_a_base_dependency():
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert any(re.match(r"matplotlib\b", dep) for dep in project["dependencies"])  # --report works on `pip install .`
+
+
+def test_ask_report_without_matplotlib_fails_before_any_work(monkeypatch, tmp_path, cli_env):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    store = tmp_path / "store"
+    code, out, err = run_cli("ask", DEMO, "a red star", "--preset", "tiny", "--store", store, "--report", tmp_path / "r.html")
+    assert code != 0 and out == ""
+    assert err.startswith("error: the HTML report needs matplotlib") and err.count("\n") == 1
+    assert not store.exists() and not (tmp_path / "r.html").exists()  # nothing decoded, embedded or stored
 
 
 def test_write_html_replaces_only_a_complete_page(tmp_path):

@@ -90,6 +90,11 @@ def print_answer(answer, report: Path | None = None) -> None:
 
     out = stdout_console()
     out.print(answer.text, soft_wrap=True, highlight=False, markup=False)
+    if answer.answerer == "llm" and answer.match is not None and answer.match.verdict == "weak":
+        from ..grounding import weak_match_note
+
+        out.print(f"Weak evidence: the best moment's {weak_match_note(answer.match).removeprefix('its ')}.", soft_wrap=True,
+                  highlight=False, markup=False)
     if answer.moments:
         table = Table(box=None, pad_edge=False, title="moments", title_justify="left", title_style="dim")
         for name in ("#", "start", "end", "peak", "score", "scene"):

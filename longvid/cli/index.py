@@ -164,11 +164,14 @@ def store_info(
 ) -> None:
     """Where the store is, how big, which models and videos it holds."""
     from ..filenames import printable
+    from ..coverage import index_summary
 
     with _open(store) as s:
         info = s.info()
         videos = [
-            {"id": v.id, "paths": list(v.paths), "duration_s": v.duration_s, "models": s.indexed_models(v.id)} for v in s.videos()
+            {"id": v.id, "paths": list(v.paths), "duration_s": v.duration_s, "models": s.indexed_models(v.id),
+             "index": index_summary(s, v.id)}
+            for v in s.videos()
         ]
         failures = [
             {"path": f.path, "model_id": f.model_id, "error": f.error, "reason": f.reason, "attempts": f.attempts, "failed_at": f.failed_at}
@@ -189,6 +192,9 @@ def store_info(
     for v in videos:
         name = printable(v["paths"][0]) if v["paths"] else "?"
         out.print(f"  #{v['id']} {name}  {fmt_time(v['duration_s'])}", style="dim", markup=False)
+        for m in v["index"]:
+            how = f"indexed ({', '.join(m['passes'])})" if m["state"] == "indexed" else "partly indexed (frames of earlier questions only)"
+            out.print(f"    {m['model_id']}: {how}, {m['frames']} frames", style="dim", soft_wrap=True)
     if failures:
         out.print(f"{len(failures)} files could not be indexed (retried once they change, or with --retry-failed):")
         for f in failures:

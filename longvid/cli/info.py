@@ -1,8 +1,9 @@
-"""`longvid info VIDEO`: what is in a video file (no decoding beyond a quick probe);
+"""`longvid info VIDEO...`: what is in video files (no decoding beyond a quick probe);
 `longvid info --backends`: which decode backends work here."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -12,7 +13,7 @@ from ._app import app, fmt_time, print_json, stdout_console
 
 @app.command()
 def info(
-    video: Path | None = typer.Argument(None, help="Video file to describe.", show_default=False),
+    videos: list[Path] | None = typer.Argument(None, help="Video files to describe.", show_default=False, metavar="VIDEO"),
     backend: str = typer.Option("pyav", help="Decode backend (pyav, decord)."),
     stream: int | None = typer.Option(None, "--stream", help="Video stream number (default: the best one).", show_default=False),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for programs."),
@@ -20,7 +21,7 @@ def info(
 ) -> None:
     """Show duration, frame rate, frame count, streams, rotation and keyframe spacing."""
     from ..decode import BACKENDS, probe
-    from ..errors import InvalidArgumentError
+    from ..errors import InvalidArgumentError, LongvidError
 
     if backends:
         available = BACKENDS.available()
@@ -30,12 +31,28 @@ def info(
             for name, ok in available.items():
                 stdout_console().print(f"{name:8s} {'available' if ok else 'not installed'}")
         return
-    if video is None:
-        raise InvalidArgumentError("no VIDEO given", "usage: longvid info VIDEO (or longvid info --backends)")
-    vi = probe(video, backend=backend, stream_index=stream)
-    if as_json:
-        print_json(vi.to_dict())
-        return
+    if not videos:
+        raise InvalidArgumentError("no VIDEO given", "usage: longvid info VIDEO... (or longvid info --backends)")
+    infos, failed = [], []
+    for video in videos:
+        try:
+            infos.append(probe(video, backend=backend, stream_index=stream))
+        except LongvidError as exc:  # the others are still described; each bad file gets its line
+            failed.append(exc)
+    if as_json and infos:
+        print_json(infos[0].to_dict() if len(videos) == 1 else [vi.to_dict() for vi in infos])
+    elif infos:
+        for number, vi in enumerate(infos):
+            if number:
+                stdout_console().print()
+            _describe(vi)
+    for exc in failed[:-1]:
+        sys.stderr.write(f"error: {exc.one_line()}\n")
+    if failed:
+        raise failed[-1]  # one line too, and the exit code of a bad file
+
+
+def _describe(vi) -> None:
     from rich.table import Table
 
     table = Table(show_header=False, box=None, pad_edge=False)

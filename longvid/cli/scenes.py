@@ -61,7 +61,7 @@ def scenes(
     elif as_csv:
         sys.stdout.write("scene,start_s,end_s,start_frame,end_frame,duration_s\n")
         for s in found:
-            sys.stdout.write(f"{s.index + 1},{s.start_s:.6f},{s.end_s:.6f},{s.start_frame},{s.end_frame},{s.duration_s:.6f}\n")
+            sys.stdout.write(f"{s.index},{s.start_s:.6f},{s.end_s:.6f},{s.start_frame},{s.end_frame},{s.duration_s:.6f}\n")
     else:
         _table(video, found, settings, decoded, error is None)
     if error is not None:
@@ -79,7 +79,7 @@ def _table(video: Path, found, settings: dict, decoded: int, complete: bool) -> 
         table.add_column(name, justify="right")
     for s in found:
         table.add_row(
-            str(s.index + 1),
+            str(s.index),
             fmt_time(s.start_s),
             fmt_time(s.end_s),
             str(s.start_frame),

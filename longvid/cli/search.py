@@ -106,6 +106,10 @@ def _search_video(video: Path, query: str, k: int, config, as_json: bool) -> Non
 
     out = stdout_console()
     out.print(f"{printable(str(video))}: {result.query!r}", soft_wrap=True, highlight=False, markup=False)
+    if result.match is not None and result.match.verdict == "weak":
+        from ..grounding import weak_match_note
+
+        out.print(f"No clear match: {weak_match_note(result.match)}.", soft_wrap=True, highlight=False, markup=False)
     table = Table(box=None, pad_edge=False)
     for name in ("#", "start", "end", "best frame", "score", "scene"):
         table.add_column(name, justify="right" if name in ("#", "score", "scene") else "left")
@@ -116,7 +120,8 @@ def _search_video(video: Path, query: str, k: int, config, as_json: bool) -> Non
         )
     out.print(table)
     out.print(
-        f"{result.frames_searched} frames searched in {result.query_s * 1000:.0f} ms "
+        f"{result.frames_searched} frames searched{' (partly indexed)' if result.index_state != 'indexed' else ''} "
+        f"in {result.query_s * 1000:.0f} ms "
         f"({result.seconds:.1f} s with model loading)  model {result.model_id}",
         style="dim", soft_wrap=True,
     )

@@ -7,8 +7,8 @@
     data.peak_s, data.scores[data.peak_index]    # where relevance is highest
 
 The page inlines everything (CSS, the matplotlib SVG plot, JPEG thumbnails as ``data:`` URIs, the
-answer's JSON) and runs no script. ``Answer.to_html()`` calls :func:`render_html`. matplotlib is
-needed (``pip install "longvid[report]"``) and imported only when a report is drawn.
+answer's JSON) and runs no script. ``Answer.to_html()`` calls :func:`render_html`. matplotlib (a
+dependency of longvid) is imported only when a report is drawn or its path checked.
 """
 
 from __future__ import annotations
@@ -27,7 +27,11 @@ from .thumbs import thumbnail_data_uri
 
 
 def check_report_path(path: str | Path) -> Path:
-    """Refuse a report path that cannot be written (a folder, a missing folder) before any work."""
+    """Refuse, before any work, a report path that cannot be written (a folder, a missing folder)
+    and a report that cannot be drawn (matplotlib missing from a broken install)."""
+    from .plot import import_matplotlib
+
+    import_matplotlib()
     path = Path(path)
     if path.is_dir():
         raise InvalidArgumentError(f"{path}: is a folder", "give a file name for the report, e.g. report.html")

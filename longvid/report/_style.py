@@ -40,6 +40,8 @@ th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--lin
 th { font-size: 12px; font-weight: 600; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
 td.num, th.num { text-align: right; }
 tr.total td { font-weight: 600; border-bottom: none; }
+tr.stage.sub td, tr.other td { color: var(--muted); }
+.chip.weak { background: #fef3c7; color: #92400e; }
 .tag { display: inline-block; min-width: 30px; padding: 1px 7px; border-radius: 6px; font-weight: 700; font-size: 12px; text-align: center; }
 .tag.moment { background: var(--moment-soft); color: #b45309; }
 .tag.frame { background: #fee2e2; color: var(--selected); }

@@ -8,7 +8,12 @@ unable to close its ``<script>`` element.
 Stable hooks for tests and tools: ``#question``, ``#answer``, ``#timeline`` (``data-peak-s``,
 ``data-start-s``, ``data-end-s``), ``tr.moment`` (``data-start-s``, ``data-end-s``, ``data-peak-s``),
 one ``figure.thumb`` per selected frame (``data-pts-s``, ``data-tokens``, ``data-score``),
-``table#cost`` rows ``tr.stage`` (``data-stage``, ``data-seconds``), ``script#answer-data``.
+``table#cost`` rows ``tr.stage`` (``data-stage``, ``data-seconds``; parts of a stage, such as
+``llm.vision``, also ``sub``), ``tr.other`` (time outside the stages), one ``tr.total``,
+``script#answer-data``.
+
+A grounding answer involves no model reading frames: the page calls its frames "selected" and
+shows no token counts.
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ def render_html(answer: Answer) -> str:
         _question_answer(answer),
         _timeline(data, svg, len(answer.evidence)),
         _moments(answer),
-        _thumbnails(answer, frames),
+        _thumbnails(answer, frames, data),
         _cost(answer),
         _config(answer),
         _footer(),
@@ -81,11 +86,14 @@ def _question_answer(answer: Answer) -> str:
     if answer.moments:
         best = answer.moments[0]
         chips.append(f'<span class="chip">best moment <b>{esc(_span(best.start_s, best.end_s))}</b></span>')
-    chips.append(f'<span class="chip"><b>{len(answer.evidence)}</b> frames shown to the model</span>')
+    if answer.match is not None and answer.match.verdict == "weak":
+        chips.append(f'<span class="chip weak" id="weak-match">weak match: <b>{answer.match.z:.1f}</b> spreads above unrelated captions</span>')
+    shown = "shown to the model" if _model_read_frames(answer) else "selected"
+    chips.append(f'<span class="chip"><b>{len(answer.evidence)}</b> frames {shown}</span>')
     cost = answer.cost
-    if cost.tokens_before or cost.tokens_after:
+    if _model_read_frames(answer) and (cost.tokens_before or cost.tokens_after):
         chips.append(f'<span class="chip"><b>{cost.tokens_after:,}</b> of {cost.tokens_before:,} visual tokens kept</span>')
-    total_s = sum(cost.seconds.values())
+    total_s = _total_s(cost)
     if total_s:
         chips.append(f'<span class="chip"><b>{total_s:.2f} s</b> in all</span>')
     return (
@@ -143,9 +151,11 @@ def _moments(answer: Answer) -> str:
     return f'<section class="card"><h2>Moments</h2><p class="sub">Time spans that support the answer, best first.</p>{body}</section>'
 
 
-def _thumbnails(answer: Answer, frames: list[Frame | None]) -> str:
+def _thumbnails(answer: Answer, frames: list[Frame | None], data: TimelinePlotData) -> str:
     items = []
-    for number, (evidence, frame) in enumerate(zip(answer.evidence, frames), 1):
+    with_tokens = _model_read_frames(answer)
+    # the relevance printed under a picture is the height of its marker on the plot
+    for number, (evidence, frame, relevance) in enumerate(zip(answer.evidence, frames, data.selected_y), 1):
         moment = next((i for i, m in enumerate(answer.moments, 1) if m.start_s <= evidence.pts_s <= m.end_s), None)
         classes = "thumb in-moment" if moment else "thumb"
         when = format_time_s(evidence.pts_s)
@@ -154,35 +164,61 @@ def _thumbnails(answer: Answer, frames: list[Frame | None]) -> str:
         else:
             picture = f'<img src="{thumbnail_data_uri(frame.image)}" alt="frame at {esc(when)}" width="{frame.width}" height="{frame.height}">'
         badge = f'<span class="tag moment">M{moment}</span>' if moment else ""
+        tokens = f'<span class="tokens">{int(evidence.tokens):,} tokens</span> · ' if with_tokens else ""
         items.append(
             f'<figure class="{classes}" data-number="{number}" data-pts-s="{attr_float(evidence.pts_s)}"'
-            f' data-tokens="{int(evidence.tokens)}" data-score="{attr_float(evidence.score)}">'
+            f' data-tokens="{int(evidence.tokens)}" data-score="{attr_float(relevance)}">'
             f'{picture}<span class="tag frame">{number}</span>{badge}'
             f'<figcaption><time class="ts" datetime="PT{evidence.pts_s:.3f}S">{esc(when)}</time>'
-            f'<span class="facts"><span class="tokens">{int(evidence.tokens):,} tokens</span>'
-            f" · relevance {esc(_score(evidence.score))}</span></figcaption></figure>"
+            f'<span class="facts">{tokens}relevance <span class="relevance">{esc(_score(relevance))}</span></span>'
+            "</figcaption></figure>"
         )
     body = f'<div class="thumbs" id="thumbs">{"".join(items)}</div>' if items else '<p class="empty">No frames were selected.</p>'
-    return (
-        '<section class="card"><h2>Selected frames</h2>'
-        '<p class="sub">What the model saw, with the time of each frame and the visual tokens it kept.</p>'
-        f"{body}</section>"
+    sub = (
+        "What the model saw, with the time of each frame and the visual tokens it kept."
+        if with_tokens else "The frames chosen for the question, with the time and relevance of each (no model reads them)."
     )
+    return f'<section class="card"><h2>Selected frames</h2><p class="sub">{sub}</p>{body}</section>'
+
+
+def _model_read_frames(answer: Answer) -> bool:
+    """Whether a video LLM read the selected frames (not so for the grounding answerer)."""
+    return answer.answerer != "grounding"
+
+
+def _total_s(cost) -> float:
+    """The request's wall time: its recorded total, else the sum of the top-level stages (a stage
+    such as ``llm.vision`` is part of ``llm`` and counts once)."""
+    if "total" in cost.seconds:
+        return float(cost.seconds["total"])
+    return float(sum(v for k, v in cost.seconds.items() if "." not in k))
 
 
 def _cost(answer: Answer) -> str:
     cost = answer.cost
-    total_s = sum(cost.seconds.values())
+    total_s = _total_s(cost)
     rows = []
-    for stage, seconds in cost.seconds.items():
+    stages = {k: v for k, v in cost.seconds.items() if k != "total"}
+    for stage, seconds in stages.items():
+        part = "." in stage  # part of the stage before the dot: indented, not counted again
         share = seconds / total_s if total_s > 0 else 0.0
+        name = f"&nbsp;&nbsp;└ {esc(stage.split('.', 1)[1])}" if part else esc(stage)
         rows.append(
-            f'<tr class="stage" data-stage="{esc(stage)}" data-seconds="{attr_float(seconds)}">'
-            f"<td>{esc(stage)}</td><td class=\"num\">{seconds:.3f} s</td><td class=\"num\">{share:.0%}</td>"
+            f'<tr class="stage{" sub" if part else ""}" data-stage="{esc(stage)}" data-seconds="{attr_float(seconds)}">'
+            f"<td>{name}</td><td class=\"num\">{seconds:.3f} s</td><td class=\"num\">{share:.0%}</td>"
             f'<td style="width:40%"><div class="bar" style="width:{share * 100:.1f}%"></div></td></tr>'
         )
-    if rows:
-        rows.append(f'<tr class="total"><td>total</td><td class="num">{total_s:.3f} s</td><td class="num">100%</td><td></td></tr>')
+    other_s = total_s - sum(v for k, v in stages.items() if "." not in k)
+    if stages and other_s >= 0.0005:  # checks, probing and bookkeeping between the stages
+        rows.append(
+            f'<tr class="other" data-seconds="{attr_float(other_s)}"><td>other</td><td class="num">{other_s:.3f} s</td>'
+            f'<td class="num">{other_s / total_s:.0%}</td><td style="width:40%"><div class="bar" style="width:{other_s / total_s * 100:.1f}%"></div></td></tr>'
+        )
+    if stages:
+        rows.append(
+            f'<tr class="total" data-seconds="{attr_float(total_s)}"><td>total</td><td class="num">{total_s:.3f} s</td>'
+            '<td class="num">100%</td><td></td></tr>'
+        )
     else:
         rows.append('<tr><td colspan="4" class="empty">no stage timings recorded</td></tr>')
     table = (
@@ -190,14 +226,16 @@ def _cost(answer: Answer) -> str:
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
     kept = f" ({cost.tokens_after / cost.tokens_before:.1%} kept)" if cost.tokens_before else ""
+    tokens = (
+        f"<dt>visual tokens before reduction</dt><dd>{cost.tokens_before:,}</dd>"
+        f"<dt>visual tokens given to the model{esc(kept)}</dt><dd>{cost.tokens_after:,}</dd>"
+    ) if _model_read_frames(answer) else ""
     counts = (
         '<dl class="counts" id="counts">'
         f"<dt>frames decoded</dt><dd>{cost.frames_decoded:,}</dd>"
         f"<dt>frames embedded</dt><dd>{cost.frames_embedded:,}</dd>"
         f"<dt>frames from the store</dt><dd>{cost.frames_from_store:,}</dd>"
-        f"<dt>visual tokens before reduction</dt><dd>{cost.tokens_before:,}</dd>"
-        f"<dt>visual tokens given to the model{esc(kept)}</dt><dd>{cost.tokens_after:,}</dd>"
-        "</dl>"
+        f"{tokens}</dl>"
     )
     return f'<section class="card"><h2>Cost</h2><p class="sub">Wall time per stage and work done.</p><div class="cost">{table}{counts}</div></section>'
 

@@ -40,7 +40,7 @@ def import_matplotlib() -> Any:
     except ImportError as exc:
         raise BackendUnavailableError(
             f"the HTML report needs matplotlib, which cannot be imported ({exc})",
-            'install it with: pip install "longvid[report]"',
+            "longvid depends on it: reinstall longvid, or pip install matplotlib",
         ) from None
     del matplotlib
     return Figure

@@ -22,7 +22,9 @@ per frame:
 
 :func:`score_question` runs the whole path from a question string with any text encoder callable,
 decoupled into phrases (see :mod:`longvid.search.decouple`) or raw. :func:`incremental_scorer`
-scores frames that arrive in batches (T*) on one fixed scale.
+scores each frame on its own (raw cosine, combined), so frames scored in different batches (T*)
+or read from the store get the same number for the same frame: the pipeline's relevance scale.
+:func:`judge_match` says whether the best moment matches the question clearly or only weakly.
 """
 
 from __future__ import annotations
@@ -123,11 +125,14 @@ def frame_scores(
 def incremental_scorer(
     text_vectors: np.ndarray, combine: str = "mean", weights: Sequence[float] | None = None
 ) -> Callable[[np.ndarray], np.ndarray]:
-    """A ``frame_vectors -> scores`` function for frames that arrive in batches (T* rounds).
+    """A ``frame_vectors -> scores`` function whose score of a frame depends on that frame alone.
 
-    Raw cosine per text, combined: a frame gets the same score whichever batch it comes in.
-    (Z-scores and softmax are relative to the frames scored together, so they must not be used
-    when scores from different batches are compared.)
+    Raw cosine per text, combined: a frame gets the same score whichever batch it comes in (T*
+    rounds) and whether it is read from the store or embedded now, so cold and indexed answers
+    share one scale. (Z-scores and softmax are relative to the frames scored together, so they
+    must not be used when scores from different batches are compared.) Ranking frames of one
+    video by it or by per-text z-scores picked the same frames: F1 equal to 3 decimals for
+    topk/bolt/aks/scene at 8/16/32 frames on 10 needle videos (one topk@32 cell 0.527 vs 0.524).
     """
     if combine not in COMBINE:
         raise InvalidArgumentError(f"combine = {combine!r} is unknown", f"choose one of: {', '.join(COMBINE)}")
@@ -242,3 +247,46 @@ def score_question(
         raise InvalidArgumentError(f"combine = {combine!r} is unknown", f"choose one of: {', '.join(COMBINE)}")
     per_text = normalize_columns(cosine_matrix(frame_vectors, text_vectors), normalize, temperature)
     return QueryScores(question, tuple(texts), method, per_text, combine_columns(per_text, combine))
+
+
+# --- how clearly the best moment matches the question --------------------------------------------
+
+# Captions of everyday scenes that a question is almost never about: a population of unrelated
+# texts. Their similarities to a frame show what "unrelated" scores on that frame with that model;
+# a question that describes the frame stands far above them, a question about something absent
+# does not. Median and MAD, not mean and std, so that one caption that happens to describe the
+# video (a dog in a dog video) barely moves the yardstick. benchmarks/match_calibration.py
+# measured this list, and the threshold in longvid.config.SearchConfig.match_z, with it.
+NULL_CAPTIONS = (
+    "a dog", "a man", "a car", "a tree", "a house", "a cat", "a person talking", "a city street", "a kitchen",
+    "text on a screen", "a group of people", "a bird in the sky", "a plate of food", "a computer screen", "a beach",
+    "a forest", "a room", "a football match", "a crowd", "a road", "water", "a building", "a child playing",
+    "a phone", "hands", "a book", "a map", "a chart", "a face", "the sky",
+)
+
+
+def caption_z(frame_vectors: np.ndarray, text_vectors: np.ndarray, null_vectors: np.ndarray, combine: str = "mean") -> np.ndarray:
+    """Per frame: its score for the texts (as :func:`incremental_scorer` gives it) minus the median of
+    its similarities to the unrelated ``null_vectors``, in robust spreads of those (1.4826 x MAD).
+
+    It depends on the frame alone (equal cold or from the store) and has no unit: a cosine scale
+    that differs between encoders cancels out, so one rule serves every model.
+    """
+    scores = combine_columns(cosine_matrix(frame_vectors, text_vectors), combine)
+    nulls = cosine_matrix(frame_vectors, null_vectors)
+    centre = np.median(nulls, axis=1)
+    spread = 1.4826 * np.median(np.abs(nulls - centre[:, None]), axis=1)
+    return np.divide(scores - centre, spread, out=np.zeros_like(scores), where=spread > 1e-12)
+
+
+def judge_match(
+    frame_vectors: np.ndarray, times_s: np.ndarray, text_vectors: np.ndarray, null_vectors: np.ndarray, threshold: float
+):
+    """``Match`` of a moment from its frames: "clear" when one of them scores at least ``threshold``
+    robust spreads above unrelated captions (:func:`caption_z`), else "weak" (the video may not
+    show what was asked). The frame that scores highest is the one reported."""
+    from ..types import Match
+
+    z = caption_z(frame_vectors, text_vectors, null_vectors)
+    best = int(np.argmax(z))
+    return Match("clear" if z[best] >= threshold else "weak", float(z[best]), float(threshold), float(np.asarray(times_s)[best]))
