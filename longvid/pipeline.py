@@ -186,16 +186,28 @@ class Pipeline:
         answerer: str | None = None,
         keep_frames: bool = False,
         progress: bool | None = False,
+        options: Sequence[str] | None = None,
     ) -> Answer:
-        """Answer ``question`` about ``video``; ``keep_frames`` keeps the selected pictures (report)."""
+        """Answer ``question`` about ``video``; ``keep_frames`` keeps the selected pictures (report).
+
+        ``options`` (multiple-choice option texts, LLM answerer): the LLM also scores each as the
+        answer; ``Answer.choice`` is the letter of the most likely (see ``VideoLLM.answer``).
+        """
         started = time.perf_counter()
         question, info, answerer = self.check_ask(video, question, answerer)
+        if options is not None:
+            from .llm.checks import check_options
+
+            options = check_options(options, fastv=bool(self.config.llm.fastv_r))
+            if answerer != "llm":
+                raise InvalidArgumentError(
+                    "the grounding answerer reports moments and cannot choose between options", "use --answerer llm")
         located = self.locate(video, question, info=info, progress=progress)
         cost = located.cost
         selection = located.selection
         evidence_tokens = [0] * len(selection.timestamps_s)
         frames: list[Frame] = []
-        token_account = None
+        token_account = option_scores = None
         if answerer == "llm":
             if not selection.timestamps_s:  # published AKS can choose nothing at small budgets
                 raise InvalidArgumentError(
@@ -221,8 +233,10 @@ class Pipeline:
                     alpha=t.alpha,
                     duration_s=info.duration_s,
                     fastv=self._fastv(),
+                    **({"options": options} if options is not None else {}),
                 )
             text = result.text
+            option_scores = result.option_scores if options is not None else None
             cost.tokens_before, cost.tokens_after = result.tokens_before, result.tokens_after
             account = result.token_account
             token_account = account.to_dict() if hasattr(account, "to_dict") else account
@@ -253,6 +267,9 @@ class Pipeline:
             config={**self.config.to_dict(), "searched": located.searched, "texts": list(located.texts)},
             timeline=located.timeline,
             token_account=token_account,
+            options=options,
+            option_scores=option_scores,
+            choice=None if option_scores is None else _best_option(option_scores),
             frames=frames if keep_frames else [],
         )
 
@@ -406,6 +423,12 @@ def _onto_keyframes(times_s: np.ndarray, keyframes_s: np.ndarray | None, within_
         return times_s
     nearest = nearest_times(keyframes_s, times_s)
     return np.where(np.abs(nearest - times_s) <= within_s, nearest, times_s)
+
+
+def _best_option(scores: Sequence[float]) -> str:
+    from .eval.qa import LETTERS, choice_from_scores
+
+    return choice_from_scores(dict(zip(LETTERS, scores)))
 
 
 def _positive_relevance(scores: Sequence[float]) -> np.ndarray:
