@@ -3,7 +3,7 @@
     python -m longvid.eval.from_truth sample_videos/*.json -o items.jsonl [--needles-only]
     longvid eval items.jsonl --preset tiny --strategy topk --frames 8
     python -m longvid.eval.from_truth hay.json -o qa.jsonl --worded [--short] [--one-per-kind]
-    longvid eval qa.jsonl --qa --model longvid/models/tiny-vlm --frames 16
+    longvid eval qa.jsonl --qa --preset tiny --model tiny --frames 16
 
 Each ``qa`` item of a ground truth (see ``longvid.synth.truth``) becomes one JSONL line that
 :func:`longvid.eval.read_annotations` reads: ``video`` (relative to the JSONL file's folder),
