@@ -22,6 +22,7 @@ from longvid.decode import probe
 from longvid.errors import InvalidArgumentError
 from longvid.eval import read_annotations, temporal_prf
 from longvid.eval.from_truth import main as from_truth_main
+from longvid.eval.pipeline_eval import evaluate_pipeline, item_start
 from longvid.eval.qa import LETTERS, short_answer_correct
 from longvid.eval.qa_eval import qa_golds
 from longvid.llm import load_llm
@@ -253,6 +254,20 @@ def test_qa_items_need_answers_and_failures_count_as_wrong(setup, tmp_path, cli_
     ok, gone = json.loads(out)["items"]
     assert gone["qa"]["correct"] is False and "gone.mp4" in gone["qa"]["error"] and gone["qa"]["said"] is None
     assert json.loads(out)["qa"]["failed"] == 1 and json.loads(out)["qa"]["items"] == 2
+
+
+def test_cold_qa_run_asks_each_video_from_a_fresh_store(setup, tmp_path):
+    items = read_annotations(write_items(tmp_path / "qa.jsonl", [
+        {"id": "a", "video": str(DEMO), "question": "what does the red star do?", "answer": "jumps",
+         "options": ["jumps", "grows"], "gold_s": [14.0, 16.1, 18.2]},
+        {"id": "b", "video": str(DEMO), "question": "is there a red star?", "answer": "yes"},
+    ]), need_gold=False)
+    config = PipelineConfig.from_preset(str(setup[0])).with_overrides({"llm": {"model": str(setup[1]), "device": "cpu"}})
+    report = evaluate_pipeline(items, config, strategy="tstar-coverage", qa="likelihood")
+    assert report.mode == "cold" and [item_start(r) for r in report.items] == ["cold", "warm"]
+    a, b = report.qa.results
+    assert len(a.option_scores) == 2 and a.choice == "AB"[int(np.argmax(a.option_scores))] and b.said in ("yes", "no")
+    assert report.qa.correct == int(a.correct) + int(b.correct) and report.report.scored == 1
 
 
 # --- worded questions from ground truth -----------------------------------------------------------------

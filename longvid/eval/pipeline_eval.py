@@ -104,7 +104,7 @@ class PipelineEval(_ToDict):
     qa: QAReport | None = None  # answer accuracy (qa mode)
 
     @property
-    def f1(self) -> float:
+    def f1(self) -> float | None:
         return self.report.f1
 
     @property
