@@ -188,16 +188,28 @@ class Pipeline:
         answerer: str | None = None,
         keep_frames: bool = False,
         progress: bool | None = False,
+        options: Sequence[str] | None = None,
     ) -> Answer:
-        """Answer ``question`` about ``video``; ``keep_frames`` keeps the selected pictures (report)."""
+        """Answer ``question`` about ``video``; ``keep_frames`` keeps the selected pictures (report).
+
+        ``options`` (multiple-choice option texts, LLM answerer): the LLM also scores each as the
+        answer; ``Answer.choice`` is the letter of the most likely (see ``VideoLLM.answer``).
+        """
         started = time.perf_counter()
         question, info, answerer = self.check_ask(video, question, answerer)
+        if options is not None:
+            from .llm.checks import check_options
+
+            options = check_options(options, fastv=bool(self.config.llm.fastv_r))
+            if answerer != "llm":
+                raise InvalidArgumentError(
+                    "the grounding answerer reports moments and cannot choose between options", "use --answerer llm")
         located = self.locate(video, question, info=info, progress=progress)
         cost = located.cost
         selection = located.selection
         evidence_tokens = [0] * len(selection.timestamps_s)
         frames: list[Frame] = []
-        token_account = None
+        token_account = option_scores = None
         if answerer == "llm":
             if not selection.timestamps_s:  # published AKS can choose nothing at small budgets
                 raise InvalidArgumentError(
@@ -223,8 +235,10 @@ class Pipeline:
                     alpha=t.alpha,
                     duration_s=info.duration_s,
                     fastv=self._fastv(),
+                    **({"options": options} if options is not None else {}),
                 )
             text = result.text
+            option_scores = result.option_scores if options is not None else None
             cost.tokens_before, cost.tokens_after = result.tokens_before, result.tokens_after
             account = result.token_account
             token_account = account.to_dict() if hasattr(account, "to_dict") else account
@@ -258,6 +272,9 @@ class Pipeline:
             },
             timeline=located.timeline,
             token_account=token_account,
+            options=options,
+            option_scores=option_scores,
+            choice=None if option_scores is None else _best_option(option_scores),
             frames=frames if keep_frames else [],
             match=located.match,
         )
@@ -449,6 +466,12 @@ def _relevance_at(timeline: Timeline, selection: Selection) -> np.ndarray:
     if not len(timeline.timestamps_s):
         return np.asarray(selection.scores, dtype=np.float64)
     return np.interp(np.asarray(selection.timestamps_s, dtype=np.float64), timeline.timestamps_s, timeline.scores)
+
+
+def _best_option(scores: Sequence[float]) -> str:
+    from .eval.qa import LETTERS, choice_from_scores
+
+    return choice_from_scores(dict(zip(LETTERS, scores)))
 
 
 def _positive_relevance(scores: Sequence[float]) -> np.ndarray:

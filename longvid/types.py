@@ -193,7 +193,9 @@ class Answer(_ToDict):
     """The result of ``longvid ask``; ``to_dict()`` is the documented ``--json`` schema.
 
     ``frames`` holds the selected frames' pictures (for the HTML report); it is not part of
-    ``to_dict()``.
+    ``to_dict()``. Asked with multiple-choice ``options`` (LLM answerer), ``option_scores[i]`` is
+    the mean log-probability per token of option ``i`` as the answer and ``choice`` the letter
+    (A for the first option, B, ...) of the highest.
     """
 
     video: str
@@ -206,6 +208,9 @@ class Answer(_ToDict):
     config: dict[str, Any] = field(default_factory=dict)
     timeline: Timeline | None = None
     token_account: dict[str, Any] | None = None  # the token stage's steps, per frame (LLM answers)
+    options: list[str] | None = None
+    option_scores: list[float] | None = None
+    choice: str | None = None
     frames: list[Frame] = field(default_factory=list)
     match: Match | None = None  # how clearly the best moment matches (None: no moment)
 

@@ -211,3 +211,24 @@ def test_run_eval_refuses_bad_arguments_and_outputs(items):
         run_eval([], lambda item, n: [1.0])
     with pytest.raises(InvalidArgumentError, match="selector returned dict"):
         run_eval(items, lambda item, n: {"t": 1})
+
+
+def test_items_without_gold_are_run_but_not_scored_in_time(tmp_path):
+    path = write(
+        tmp_path / "qa.jsonl",
+        {"video": "a.mp4", "question": "red star?", "gold_s": [100.0], "answer": "yes", "id": "a"},
+        {"video": "b.mp4", "question": "is there a blue circle?", "answer": "no", "id": "b", "keyframe_timestamps": [3.0]},
+    )
+    with pytest.raises(InvalidArgumentError, match=r"qa.jsonl:2: 'keyframe_timestamps' is T\*'s predicted frames"):
+        read_annotations(path)  # gold is required unless the answers are what is scored
+    a, b = read_annotations(path, need_gold=False)
+    assert a.has_gold and not b.has_gold and b.gold_s == () and b.answer == "no"
+    ran = []
+    report = run_eval([a, b], lambda item, n: ran.append(item.id) or [98.0, 300.0], frames=2)
+    assert ran == ["a", "b"]
+    ra, rb = report.items
+    assert (ra.precision, ra.recall) == (0.5, 1.0) and (rb.precision, rb.recall, rb.f1) == (None, None, None)
+    assert report.f1 == ra.f1 and report.scored == 1 and report.empty_items == 0
+    assert "    -" in report.table() and json.loads(json.dumps(report.to_dict()))["items"][1]["f1"] is None
+    alone = run_eval([b], lambda item, n: [], frames=2)
+    assert (alone.precision, alone.recall, alone.f1, alone.scored, alone.empty_items) == (None, None, None, 0, 0)

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
-from longvid.eval.qa import choice_from_scores, choice_from_text, normalize_answer, short_answer_correct
+from longvid.errors import InvalidArgumentError
+from longvid.eval.qa import choice_from_scores, choice_from_text, lettered_options, normalize_answer, short_answer_correct
 from longvid.search.decouple import decouple_question
+from longvid.synth import GroundTruth, plan_needle_video, plan_video
 from longvid.synth.questions import (
     ACTION_ANSWERS,
     COUNT_WORDS,
     KINDS,
     answer_vocabulary,
+    hops_seen,
     pick_questions,
     plan_qa_video,
+    truth_questions,
     word_questions,
 )
+from longvid.synth.truth import build_ground_truth
 
 
 @pytest.fixture(scope="module", params=[11, 12, 13])
@@ -93,3 +100,47 @@ def test_multiple_choice_from_text_and_from_scores():
     assert choice_from_text("it spins", options) is None
     assert choice_from_scores({"A": -2.0, "B": -0.5, "C": -0.5}) == "B"
     assert normalize_answer("  The  Blue, circle! ") == "blue circle"
+
+
+def test_a_leading_article_is_not_an_option_letter():
+    options = {"A": "blue star", "B": "red star"}
+    assert choice_from_text("a red star", options) == "B"  # "a" is an article here, not option A
+    assert choice_from_text("A red star.", options) == "B"
+    assert [choice_from_text(t, options) for t in ("a", "A.", "(a) blue", "A) blue star", "b:")] == ["A", "A", "A", "A", "B"]
+
+
+def test_options_keep_their_letters_or_get_them_in_order():
+    assert lettered_options(["A) Red", "B) Blue"]) == {"A": "Red", "B": "Blue"}
+    assert lettered_options(["(A) red star", "(B) the blue circle"]) == {"A": "red star", "B": "the blue circle"}
+    assert lettered_options(["A. never", "B. at 12:34"]) == {"A": "never", "B": "at 12:34"}
+    assert lettered_options(["jumps", "moves left"]) == {"A": "jumps", "B": "moves left"}
+    assert lettered_options(["B) Blue", "A) Red"]) == {"A": "B) Blue", "B": "A) Red"}  # marks out of order: plain text
+
+
+def _round_trip(spec) -> GroundTruth:
+    """The ground truth as a reader gets it: through its JSON."""
+    return GroundTruth.from_dict(json.loads(json.dumps(build_ground_truth(spec, "clip.mp4").to_dict())))
+
+
+@pytest.mark.parametrize("plan", [
+    lambda seed: plan_qa_video(seed, 240.0),
+    lambda seed: plan_video(seed, 90.0, events_per_minute=12),
+    lambda seed: plan_needle_video(seed, 200.0, needles=2, fps="30000/1001"),
+])
+def test_the_ground_truth_asks_the_same_questions_as_its_plan(plan):
+    for seed in (3, 4, 5):
+        spec = plan(seed)
+        truth = _round_trip(spec)
+        for roles in (("needle",), ("needle", "distractor", "event")):
+            assert [q.to_dict() for q in truth_questions(truth, roles=roles)] == [q.to_dict() for q in word_questions(spec, roles=roles)]
+        hops = {o.id: o.hops for o in spec.objects if o.action == "jump"}
+        assert hops and {e.id: hops_seen(e) for e in truth.events if e.action == "jump"} == hops
+
+
+def test_a_hop_count_that_the_boxes_cannot_tell_is_refused_where_it_is_asked():
+    spec = plan_video(2, 120.0, fps=1, events_per_minute=12)  # 2-6 frames per event: too few to count hops
+    truth = _round_trip(spec)
+    unreadable = [e for e in truth.events if e.action == "jump" and hops_seen(e) is None]
+    assert unreadable
+    with pytest.raises(InvalidArgumentError, match="how many times it jumps cannot be read from its boxes"):
+        truth_questions(truth)

@@ -297,3 +297,25 @@ def tiny_frames(n: int, height: int = 48, width: int = 64, seed: int = 0):
         img[y : y + 12, x : x + 12] = (230, 200 - 30 * (i % 4), 40)
         frames.append(img)
     return frames
+
+
+def word_restricted_copy(folder: Path, target: Path, words: tuple[str, ...]) -> Path:
+    """A copy of a tiny model folder whose generation can only emit ``words`` (one token each, with the
+    byte-level leading space): its ``generation_config.json`` suppresses every other token. The
+    weights are untouched, so forward passes (option scores) are the original model's; greedy
+    answers are whichever of the words the random weights prefer, so short answers are words."""
+    import json
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    target = Path(target)
+    if not (target / "model.safetensors").is_file():
+        shutil.copytree(folder, target, dirs_exist_ok=True)
+        tokenizer = AutoTokenizer.from_pretrained(target)
+        allowed = {tokenizer.convert_tokens_to_ids("Ġ" + w) for w in words}
+        assert tokenizer.unk_token_id not in allowed and None not in allowed, words
+        config = json.loads((target / "generation_config.json").read_text())
+        config["suppress_tokens"] = [i for i in range(VOCAB_SIZE) if i not in allowed]
+        (target / "generation_config.json").write_text(json.dumps(config))
+    return target

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -30,6 +30,11 @@ def ask(
     ),
     store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP, readable=False),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N for the encoder and the LLM (default: auto)."),
+    option: Optional[List[str]] = typer.Option(
+        None, "--option", metavar="TEXT", help="A multiple-choice option (repeat it: --option jumps --option grows); the "
+        "video LLM scores each as the answer and the most likely is chosen (letters A, B, ... in the order given).",
+        show_default=False,
+    ),
     report: Optional[Path] = typer.Option(None, "--report", help="Also write a self-contained HTML report to this file.", readable=False),
     as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON (schema in the README)."),
 ) -> None:
@@ -58,7 +63,8 @@ def ask(
     with Pipeline(config) as pipe:
         if video.is_dir():
             video, chosen = choose_video(video, question, pipe, as_json)
-        answer = pipe.ask(video, question, keep_frames=report is not None, progress=None if not as_json else False)
+        answer = pipe.ask(video, question, keep_frames=report is not None, progress=None if not as_json else False,
+                          options=option or None)
     if report is not None:
         from ..report import write_html
 
@@ -95,6 +101,13 @@ def print_answer(answer, report: Path | None = None) -> None:
 
         out.print(f"Weak evidence: the best moment's {weak_match_note(answer.match).removeprefix('its ')}.", soft_wrap=True,
                   highlight=False, markup=False)
+    if answer.choice is not None:
+        from ..eval.qa import LETTERS
+
+        chosen = LETTERS.index(answer.choice)
+        out.print(f"choice: {answer.choice}. {answer.options[chosen]}", soft_wrap=True, highlight=False, markup=False)
+        scores = ", ".join(f"{k} {s:.3f}" for k, s in zip(LETTERS, answer.option_scores))
+        out.print(f"option log-prob per token: {scores}", style="dim", soft_wrap=True, highlight=False, markup=False)
     if answer.moments:
         table = Table(box=None, pad_edge=False, title="moments", title_justify="left", title_style="dim")
         for name in ("#", "start", "end", "peak", "score", "scene"):

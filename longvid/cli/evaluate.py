@@ -1,5 +1,6 @@
 """`longvid eval ANNOTATIONS`: temporal precision/recall/F1 of the frames the pipeline picks, or of the
-predictions stored in the file (`--predicted keyframe_timestamps` for T*'s own results)."""
+predictions stored in the file (`--predicted keyframe_timestamps` for T*'s own results); with `--qa`,
+also the accuracy of the video LLM's answers (multiple choice and short answer)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,17 @@ def eval_command(
         None, "--video-root", help="Folder of VIDEO_ID.mp4 files, for items that name a video_id but no path (LV-Haystack rows).",
         readable=False,
     ),
-    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N for the encoder [auto]."),
+    qa: bool = typer.Option(
+        False, "--qa", help="Also ask every item with the video LLM and score its answer against the item's answer "
+        "(multiple choice when it has options, else short answer); items without gold keyframes are allowed.",
+    ),
+    mc: Optional[str] = typer.Option(
+        None, "--mc", help="With --qa, how a multiple-choice answer is read: likelihood (the option the LLM finds most "
+        "likely) or generate (the letter or option text it writes; other text is wrong) [likelihood].",
+    ),
+    model: Optional[str] = typer.Option(None, "--model", help="With --qa: the video LLM, a Hugging Face id or a local model folder (default: the preset's)."),
+    tokens: Optional[int] = typer.Option(None, "--tokens", help="With --qa: visual tokens the video LLM gets in total (default: the preset's)."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N for the encoder (and the LLM) [auto]."),
     items: bool = typer.Option(False, "--items", help="Also print one row per item."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (every item included)."),
 ) -> None:
@@ -58,11 +69,14 @@ def eval_command(
 
     Gold: gold_s (seconds), or gt_frame_index / frame_indexes_video (frame numbers at the video's own frame rate, read from the video). Fields that are not gold of this video (keyframe_timestamps: T*'s predictions; frame_indexes, frame_indexes_vclip) are refused when no gold field is given.
 
-    A missing or unreadable video is a recorded failure: its items count as F1 0 and the exit status is 1.
+    QA (--qa): every item is asked in full; accuracy overall and per answer type (multiple choice, short answer) is reported beside the temporal scores (of the items that have gold). Every item needs an 'answer'.
+
+    A missing or unreadable video is a recorded failure: its items count as F1 0 (and wrong) and the exit status is 1.
     """
     from ..errors import InvalidArgumentError
     from ..eval import read_annotations
     from ..eval.pipeline_eval import check_strategy, evaluate_pipeline, evaluate_predictions
+    from ..eval.qa_eval import check_mc
     from ..eval.runner import EMPTY
     from ..select._common import check_budget
 
@@ -74,32 +88,38 @@ def eval_command(
         raise InvalidArgumentError(f"--tolerance-s {tolerance_s} is invalid", "expected 0 or more seconds")
     if empty not in EMPTY:
         raise InvalidArgumentError(f"--empty {empty} is invalid", "choose zero (count as 0) or skip (leave out)")
-    searching = {"--strategy": strategy, "--frames": frames, "--encoder": encoder, "--store": store, "--cold": cold or None}
+    answering = {"--mc": mc, "--model": model, "--tokens": tokens}
+    extra = [flag for flag, value in answering.items() if value is not None]
+    if extra and not qa:
+        raise InvalidArgumentError(f"{extra[0]} is for answers; without --qa it has nothing to do", f"add --qa or drop {extra[0]}")
+    mc = check_mc(mc or "likelihood")
+    searching = {"--strategy": strategy, "--frames": frames, "--encoder": encoder, "--store": store, "--cold": cold or None,
+                 "--qa": qa or None}
     given = [flag for flag, value in searching.items() if value is not None]
     if predicted is not None and given:
         raise InvalidArgumentError(f"--predicted scores the file's own predictions; {given[0]} has nothing to do",
                                    f"drop {given[0]}")
-    parsed = read_annotations(annotations, predicted=predicted, video_root=video_root)  # bad items fail before any model loads
+    # bad items fail before any model loads
+    parsed = read_annotations(annotations, predicted=predicted, video_root=video_root, need_gold=not qa)
     if predicted is not None:
         report = evaluate_predictions(parsed, tolerance_s=tolerance_s, empty=empty, annotations=str(annotations))
     else:
         from ..config import PipelineConfig
         from ..progress import progress_bar
-
         from ..search.cold import COLD_SEARCHES
 
-        config = PipelineConfig.from_preset(preset or "default").with_overrides(
-            {"embed": {"model": encoder, "device": device}, "store": {"path": str(store) if store else None}},
-            source="command line",
-        )
+        overrides = {"embed": {"model": encoder, "device": device}, "store": {"path": str(store) if store else None}}
+        if qa:
+            overrides.update({"llm": {"model": model, "device": device}, "tokens": {"budget": tokens}})
+        config = PipelineConfig.from_preset(preset or "default").with_overrides(overrides, source="command line")
         if encoder is None and preset is None and not cold and strategy not in COLD_SEARCHES:
             config = indexed_encoder(config, videos=sorted({item.video for item in parsed}))  # the model they were indexed with
         with progress_bar("evaluating", total=len(parsed), unit="items") as bar:
             report = evaluate_pipeline(
                 parsed, config, strategy=strategy, frames=frames, cold=cold, tolerance_s=tolerance_s,
-                annotations=str(annotations), empty=empty,
+                annotations=str(annotations), empty=empty, qa=mc if qa else None,
                 on_index=lambda video: bar.log(f"indexing {video}"),
-                on_item=lambda result: bar.update(advance=1, f1=f"{result.f1:.2f}"),
+                on_item=lambda result: bar.update(advance=1, **({} if result.f1 is None else {"f1": f"{result.f1:.2f}"})),
             )
     if as_json:
         print_json(report.to_dict())
@@ -110,7 +130,8 @@ def eval_command(
         from ..errors import LongvidError
 
         raise LongvidError(
-            f"{len(failed)} of {len(report.items)} items failed and count as F1 0 (first: item {failed[0].id}: {failed[0].error})",
+            f"{len(failed)} of {len(report.items)} items failed and count as "
+            f"{'wrong (and F1 0 where they have gold)' if report.qa else 'F1 0'} (first: item {failed[0].id}: {failed[0].error})",
             "fix or remove those videos",
         )
 
@@ -119,6 +140,7 @@ def print_report(report, items: bool = False) -> None:
     from rich.table import Table
 
     from ..eval.pipeline_eval import item_start
+    from ..eval.runner import score
 
     r = report.report
     out = stdout_console()
@@ -127,15 +149,18 @@ def print_report(report, items: bool = False) -> None:
         f"{report.annotations}: {len(r.items)} items, {how}, tolerance {r.tolerance_s:g} s",
         soft_wrap=True, highlight=False, markup=False,
     )
+    answers = report.qa.results if report.qa is not None else None
     if items:
         table = Table(box=None, pad_edge=False, title="items", title_justify="left", title_style="dim")
-        for name in ("id", "start", "P", "R", "F1", "embedded", "stored", "secs", "question"):
-            table.add_column(name, justify="left" if name in ("id", "start", "question") else "right")
-        for i in r.items:
+        names = ["id", "start", "P", "R", "F1", "embedded", "stored", "secs", *(("gold", "answer", "right") if answers else ()), "question"]
+        for name in names:
+            table.add_column(name, justify="left" if name in ("id", "start", "question", "gold", "answer") else "right")
+        for k, i in enumerate(r.items):
             c = i.cost
+            said = () if answers is None else answer_cells(answers[k])
             table.add_row(
-                i.id, item_start(i), f"{i.precision:.2f}", f"{i.recall:.2f}", f"{i.f1:.2f}",
-                str(c.frames_embedded) if c else "-", str(c.frames_from_store) if c else "-", f"{i.seconds:.2f}",
+                i.id, item_start(i), score(i.precision, 0), score(i.recall, 0), score(i.f1, 0),
+                str(c.frames_embedded) if c else "-", str(c.frames_from_store) if c else "-", f"{i.seconds:.2f}", *said,
                 i.question if i.error is None else f"{i.question}  [error: {i.error}]",
             )
         out.print(table)
@@ -145,15 +170,15 @@ def print_report(report, items: bool = False) -> None:
     table.add_column("start", justify="left")
     for name, g in report.groups.items():
         table.add_row(
-            str(g.items), f"{g.precision:.3f}", f"{g.recall:.3f}", f"{g.f1:.3f}", f"{g.frames_decoded:.0f}",
+            str(g.items), score(g.precision, 0, 3), score(g.recall, 0, 3), score(g.f1, 0, 3), f"{g.frames_decoded:.0f}",
             f"{g.frames_embedded:.0f}", f"{g.frames_from_store:.0f}", f"{g.seconds:.2f}", name,
         )
     if len(report.groups) > 1:
         n = max(1, len(r.items))
         table.add_row(
-            str(len(r.items)), f"{r.precision:.3f}", f"{r.recall:.3f}", f"{r.f1:.3f}", f"{r.cost.frames_decoded / n:.0f}",
-            f"{r.cost.frames_embedded / n:.0f}", f"{r.cost.frames_from_store / n:.0f}", f"{r.cost.wall_seconds / n:.2f}",
-            "all", style="bold",
+            str(len(r.items)), score(r.precision, 0, 3), score(r.recall, 0, 3), score(r.f1, 0, 3),
+            f"{r.cost.frames_decoded / n:.0f}", f"{r.cost.frames_embedded / n:.0f}", f"{r.cost.frames_from_store / n:.0f}",
+            f"{r.cost.wall_seconds / n:.2f}", "all", style="bold",
         )
     out.print(table)
     x = report.index
@@ -166,8 +191,33 @@ def print_report(report, items: bool = False) -> None:
     searched = "" if report.mode == "given" else (
         f"; {r.cost.frames_embedded} frames embedded while searching, {r.cost.frames_from_store} read from the store, "
         f"{r.cost.wall_seconds:.1f} s")
-    out.print(
-        f"macro F1 {r.f1:.3f} (P {r.precision:.3f}, R {r.recall:.3f}) over {len(r.items)} items, {r.failed} failed "
-        f"(count as 0), {r.empty_note()}{searched}",
-        soft_wrap=True, highlight=False, markup=False,
-    )
+    if r.f1 is None:
+        line = f"no item has gold keyframes: frames not scored in time{searched}"
+    else:
+        over = f"{len(r.items)} items" if r.scored == len(r.items) else f"the {r.scored} of {len(r.items)} items with gold keyframes"
+        line = (f"macro F1 {r.f1:.3f} (P {r.precision:.3f}, R {r.recall:.3f}) over {over}, {r.failed} failed "
+                f"(count as 0), {r.empty_note()}{searched}")
+    out.print(line, soft_wrap=True, highlight=False, markup=False)
+    if report.qa is not None:
+        out.print(accuracy_line(report.qa), soft_wrap=True, highlight=False, markup=False)
+
+
+def answer_cells(result) -> tuple[str, str, str]:
+    """gold, answer, right: the letter and the chosen letter (multiple choice) or the texts (short answer)."""
+    if result.error is not None:
+        return result.gold, "-", "no"
+    said = (result.choice or "?") if result.type == "multiple_choice" else result.said
+    return result.gold, said, "yes" if result.correct else "no"
+
+
+def accuracy_line(qa) -> str:
+    """One line: accuracy overall and per answer type, failures and unparsed answers."""
+    parts = []
+    for name, label in (("multiple_choice", "multiple choice"), ("short_answer", "short answer")):
+        g = qa.by_type[name]
+        if g.items:
+            how = f", by {qa.mc}" if name == "multiple_choice" else ""
+            parts.append(f"{label} {g.accuracy:.3f} ({g.correct} of {g.items}{how})")
+    unparsed = f", {qa.unparsed} named no option (count as wrong)" if qa.mc == "generate" else ""
+    return (f"accuracy {qa.accuracy:.3f} ({qa.correct} of {qa.items} items): {', '.join(parts)}; "
+            f"{qa.failed} failed (count as wrong){unparsed}")

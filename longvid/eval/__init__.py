@@ -12,7 +12,10 @@
 * :mod:`.haystack` — strategy × frame-budget F1 tables on scored videos, a synthetic self-check
 * :mod:`.pipeline_eval` — ``evaluate_pipeline(items, config)``: the pipeline's locate step per
   item, indexed or cold; ``evaluate_predictions(items)``: the file's own (what ``longvid eval`` runs)
-* :mod:`.from_truth` — annotation JSONL from the synthetic generator's ground truth
+* :mod:`.from_truth` — annotation JSONL from the synthetic generator's ground truth (``--worded``:
+  questions answered in words, for QA)
+* :mod:`.qa` / :mod:`.qa_eval` — answer scoring (short answers, multiple choice) and accuracy for
+  ``evaluate_pipeline(items, config, qa="likelihood")`` (``longvid eval --qa``)
 """
 
 from __future__ import annotations

@@ -26,6 +26,9 @@ object per line, blank lines skipped). Fields:
 * ``predicted``: the name of a field holding predicted seconds (``keyframe_timestamps``) to score
   instead of running a search; an item without it is refused.
 
+Read with ``need_gold=False`` (``longvid eval --qa``: answers are scored, frames only where there is
+gold), an item may have no gold field; the fields refused as gold are then left alone too.
+
 Bad items are refused with ``FILE:LINE: problem`` (``FILE: item K`` in an array); nothing is
 silently skipped except blank lines.
 """
@@ -67,6 +70,11 @@ class HaystackItem(_ToDict):
     stated_fps: float | None = None  # the frame rate the file states beside them, checked against the video
     predicted_s: tuple[float, ...] | None = None  # from the field named by ``predicted``
 
+    @property
+    def has_gold(self) -> bool:
+        """Whether the item has gold keyframes (only items read with ``need_gold=False`` may lack them)."""
+        return bool(self.gold_s or self.gold_frames)
+
 
 def _numbers(where: str, key: str, value: Any, allow_empty: bool = False) -> list[float]:
     if not isinstance(value, list) or (not value and not allow_empty):
@@ -96,11 +104,13 @@ def _video(record: dict[str, Any], where: str, base: Path, video_root: Path | No
     return str(path if path.is_absolute() else base / path)
 
 
-def _gold(record: dict[str, Any], where: str) -> tuple[list[float], tuple[int, ...], float | None]:
+def _gold(record: dict[str, Any], where: str, need_gold: bool = True) -> tuple[list[float], tuple[int, ...], float | None]:
     """(seconds, native frame numbers, stated fps): one gold field, or a one-line refusal."""
     present = [k for k in ("gold_s", "gold_frames", *GOLD_FRAMES_NATIVE) if k in record]
     if len(present) > 1:
         raise InvalidArgumentError(f"{where}: gold is given twice ({', '.join(present)})", "keep one gold field")
+    if not present and not need_gold:
+        return [], (), None
     if not present:
         for key, why in NOT_GOLD.items():
             if key in record:
@@ -140,7 +150,7 @@ def _options(record: dict[str, Any], where: str) -> tuple[str, ...] | None:
 
 
 def parse_item(record: Any, where: str, base: Path, line: int = 0, *, predicted: str | None = None,
-               video_root: Path | None = None) -> HaystackItem:
+               video_root: Path | None = None, need_gold: bool = True) -> HaystackItem:
     """One item from a decoded JSON object; ``where`` names it in errors (``file:line``)."""
     if not isinstance(record, dict):
         raise InvalidArgumentError(f"{where}: expected a JSON object, got {type(record).__name__}")
@@ -148,7 +158,7 @@ def parse_item(record: Any, where: str, base: Path, line: int = 0, *, predicted:
     question = record.get("question")
     if not isinstance(question, str) or not question.strip():
         raise InvalidArgumentError(f"{where}: missing 'question'", "give the question as text")
-    gold, gold_frames, stated_fps = _gold(record, where)
+    gold, gold_frames, stated_fps = _gold(record, where, need_gold)
     predicted_s = None
     if predicted is not None:
         if predicted not in record:
@@ -191,10 +201,12 @@ def _records(path: Path, text: str) -> list[tuple[int, str, Any]]:
     return out
 
 
-def read_annotations(path: str | Path, *, predicted: str | None = None, video_root: str | Path | None = None) -> list[HaystackItem]:
+def read_annotations(path: str | Path, *, predicted: str | None = None, video_root: str | Path | None = None,
+                     need_gold: bool = True) -> list[HaystackItem]:
     """All items of an annotation file (JSON array or JSON Lines), in file order.
 
     Gold given as native frame numbers stays unresolved (``gold_s`` empty) until :func:`resolve_gold`.
+    ``need_gold=False``: items without gold are read too (see the module docstring).
     """
     path = Path(path).expanduser()
     if not path.is_file():
@@ -206,7 +218,7 @@ def read_annotations(path: str | Path, *, predicted: str | None = None, video_ro
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise InvalidArgumentError(f"{path}: not UTF-8 text", "annotations are JSON (an array, or one object per line)") from None
-    items = [parse_item(record, where, path.parent, number, predicted=predicted, video_root=root)
+    items = [parse_item(record, where, path.parent, number, predicted=predicted, video_root=root, need_gold=need_gold)
              for number, where, record in _records(path, text)]
     if not items:
         raise InvalidArgumentError(f"{path}: no items", "write one JSON object per line, or a JSON array of them")

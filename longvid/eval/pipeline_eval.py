@@ -21,6 +21,11 @@ different questions:
 * **given** (:func:`evaluate_predictions`): no search, the predictions stored in the annotation
   file are scored (T*'s ``keyframe_timestamps``), as T*'s own ``val_tstar_results.py`` does.
 
+With ``qa="likelihood"`` or ``"generate"`` (indexed or cold) every item is asked in full
+(``Pipeline.ask`` with the video LLM) instead of only located: its answer is scored (see
+:mod:`longvid.eval.qa_eval`) and the frames the LLM saw are scored in time where the item has gold
+(items read with ``need_gold=False`` may have none). Per-item seconds are then those of the whole ask.
+
 Gold given as native frame numbers (``gt_frame_index``) is turned into seconds with each video's
 own frame rate first (:func:`~longvid.eval.annotations.resolve_gold`).
 
@@ -35,14 +40,16 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from ..config import PipelineConfig
 from ..errors import InvalidArgumentError, LongvidError
 from ..select._common import check_budget
-from ..types import _ToDict
+from ..types import Selection, _ToDict
 from .annotations import HaystackItem, resolve_gold
 from .metrics import DEFAULT_TOLERANCE_S, TemporalScore, macro_average
+from .qa_eval import QAReport, ask_options, check_mc, qa_golds, qa_report, score_answer
 from .runner import EvalReport, ItemResult, run_eval, score_predictions
 
 SCHEMA = "longvid.eval/1"
@@ -70,12 +77,13 @@ class IndexTotals(_ToDict):
 
 @dataclass
 class GroupSummary(_ToDict):
-    """Macro P/R/F1 and mean cost of the items that started the same way."""
+    """Macro P/R/F1 (of the items with gold; None when none has) and mean cost of the items that
+    started the same way."""
 
     items: int
-    precision: float
-    recall: float
-    f1: float
+    precision: float | None
+    recall: float | None
+    f1: float | None
     frames_decoded: float  # means per item
     frames_embedded: float
     frames_from_store: float
@@ -93,9 +101,10 @@ class PipelineEval(_ToDict):
     groups: dict[str, GroupSummary]  # by item start: "indexed", "cold", "warm", "failed"
     index: IndexTotals | None
     config: dict[str, Any] = field(default_factory=dict)
+    qa: QAReport | None = None  # answer accuracy (qa mode)
 
     @property
-    def f1(self) -> float:
+    def f1(self) -> float | None:
         return self.report.f1
 
     @property
@@ -104,6 +113,7 @@ class PipelineEval(_ToDict):
 
     def to_dict(self) -> dict[str, Any]:
         r = self.report
+        answers = self.qa.results if self.qa is not None else [None] * len(r.items)
         return {
             "schema": self.schema,
             "annotations": self.annotations,
@@ -112,6 +122,7 @@ class PipelineEval(_ToDict):
             "frames": r.frames,
             "tolerance_s": r.tolerance_s,
             "items_total": len(r.items),
+            "items_with_gold": r.scored,
             "failed": r.failed,
             "precision": r.precision,
             "recall": r.recall,
@@ -121,7 +132,9 @@ class PipelineEval(_ToDict):
             "cost": r.cost.to_dict(),
             "index": None if self.index is None else self.index.to_dict(),
             "groups": {k: g.to_dict() for k, g in self.groups.items()},
-            "items": [{**i.to_dict(), "start": item_start(i)} for i in r.items],
+            "qa": None if self.qa is None else self.qa.summary(),
+            "items": [{**i.to_dict(), "start": item_start(i), **({} if a is None else {"qa": a.to_dict()})}
+                      for i, a in zip(r.items, answers)],
             "config": self.config,
         }
 
@@ -142,13 +155,15 @@ def item_start(result: ItemResult) -> str:
 
 def summarize(results: Sequence[ItemResult]) -> GroupSummary:
     n = max(1, len(results))
-    mean = macro_average(TemporalScore(r.precision, r.recall, r.f1) for r in results)
+    scored = [r for r in results if r.f1 is not None]
+    mean = macro_average(TemporalScore(r.precision, r.recall, r.f1) for r in scored)
 
     def per_item(name: str) -> float:
         return sum(getattr(r.cost, name) for r in results if r.cost is not None) / n
 
     return GroupSummary(
-        items=len(results), precision=mean.precision, recall=mean.recall, f1=mean.f1,
+        items=len(results), precision=mean.precision if scored else None, recall=mean.recall if scored else None,
+        f1=mean.f1 if scored else None,
         frames_decoded=per_item("frames_decoded"), frames_embedded=per_item("frames_embedded"),
         frames_from_store=per_item("frames_from_store"), seconds=sum(r.seconds for r in results) / n,
     )
@@ -161,12 +176,13 @@ def check_strategy(strategy: str) -> str:
     return strategy
 
 
-def _pipeline_eval(report: EvalReport, annotations: str, mode: str, index: Any, config: dict[str, Any]) -> PipelineEval:
+def _pipeline_eval(report: EvalReport, annotations: str, mode: str, index: Any, config: dict[str, Any],
+                   qa: QAReport | None = None) -> PipelineEval:
     groups: dict[str, list[ItemResult]] = {}
     for r in report.items:
         groups.setdefault(item_start(r), []).append(r)
     return PipelineEval(schema=SCHEMA, annotations=annotations, mode=mode, report=report,
-                        groups={k: summarize(v) for k, v in groups.items()}, index=index, config=config)
+                        groups={k: summarize(v) for k, v in groups.items()}, index=index, config=config, qa=qa)
 
 
 def evaluate_predictions(items: Sequence[HaystackItem], *, tolerance_s: float = DEFAULT_TOLERANCE_S, empty: str = "zero",
@@ -192,6 +208,8 @@ def evaluate_pipeline(
     on_item: Callable[[ItemResult], None] | None = None,
     on_index: Callable[[str], None] | None = None,
     empty: str = "zero",
+    qa: str | None = None,
+    llm: Any = None,
 ) -> PipelineEval:
     """Run ``Pipeline.locate`` on every item and score its selection (see the module docstring).
 
@@ -199,6 +217,8 @@ def evaluate_pipeline(
     cold searches and refuses a configured store path (cold runs use fresh temporary stores).
     ``on_index(video)`` is called before each video is indexed, ``on_item(result)`` after each item.
     ``empty``: how items with no predicted frame count (see :mod:`longvid.eval.runner`).
+    ``qa`` ("likelihood" | "generate": how multiple-choice answers are read): ask every item with
+    the video LLM (``llm``, default ``config.llm``'s, loaded once) and score its answer too.
     """
     from ..pipeline import Pipeline
     from ..search.cold import COLD_SEARCHES
@@ -214,6 +234,9 @@ def evaluate_pipeline(
         )
     if not items:
         raise InvalidArgumentError("no items to evaluate", "read them with read_annotations(path)")
+    if qa is not None:
+        check_mc(qa)
+    golds = None if qa is None else qa_golds(items)  # an item without a usable answer fails before any model loads
     items, failures = resolve_gold(items)  # before any model loads: a stated frame rate that disagrees fails here
     config = config.with_overrides({"search": {"strategy": strategy, "frames": frames}})
     if encoder is None:  # loaded once, up front: a missing model fails before any item
@@ -221,21 +244,56 @@ def evaluate_pipeline(
 
         e = config.embed
         encoder = load_encoder(e.model, device=e.device, batch_size=e.batch_size, threads=e.threads)
+    stages: dict[str, Any] = {"encoder": encoder}
+    find = _locate
+    if golds is not None:
+        if llm is None:  # config and processor read once, up front (weights load on the first answer)
+            from ..llm import load_llm
+
+            c = config.llm
+            llm = load_llm(c.model, device=c.device, dtype=c.dtype)
+            llm.check_budget(config.tokens.budget)
+        stages["llm"] = llm
+        answers: dict[int, Any] = {}
+        find = _asker(dict(zip(map(id, items), golds)), qa, answers)
 
     run = dict(frames=frames, tolerance_s=tolerance_s, on_error="record", progress=on_item, empty=empty,
                strategy=config.search.strategy)
     if cold:
-        report, index = _run_cold(items, config, encoder, failures, run, Pipeline)
+        report, index = _run_cold(items, config, stages, failures, run, Pipeline, find)
     else:
-        report, index = _run_indexed(items, config, encoder, failures, run, on_index, Pipeline)
+        report, index = _run_indexed(items, config, stages, failures, run, on_index, Pipeline, find)
+    qa_result = None
+    if golds is not None:
+        qa_result = qa_report([score_answer(gold, answers.get(id(item)), r.error, qa)
+                               for item, gold, r in zip(items, golds, report.items)], qa)
     return _pipeline_eval(report, annotations, "cold" if cold else "indexed", index,
-                          {**config.to_dict(), "embed": {**dataclasses.asdict(config.embed), "model_id": encoder.model_id}})
+                          {**config.to_dict(), "embed": {**dataclasses.asdict(config.embed), "model_id": encoder.model_id}},
+                          qa_result)
 
 
-def _run_indexed(items, config, encoder, failures, run, on_index, Pipeline):
+def _locate(pipe, item: HaystackItem):
+    return pipe.locate(item.video, item.question)
+
+
+def _asker(gold_of: dict[int, Any], mc: str, answers: dict[int, Any]):
+    """A per-item step that asks in full (QA mode); it keeps each Answer and hands the runner the
+    frames the LLM saw."""
+
+    def ask(pipe, item: HaystackItem):
+        answer = pipe.ask(item.video, item.question, answerer="llm", options=ask_options(gold_of[id(item)], mc))
+        answers[id(item)] = answer
+        times = tuple(e.pts_s for e in answer.evidence)
+        selection = Selection(times, tuple(e.score for e in answer.evidence), answer.config["search"]["strategy"])
+        return SimpleNamespace(selection=selection, cost=answer.cost, searched=answer.config["searched"])
+
+    return ask
+
+
+def _run_indexed(items, config, stages, failures, run, on_index, Pipeline, find):
     totals = IndexTotals()
     failures = dict(failures)  # videos whose gold could not be resolved fail like unreadable ones
-    with Pipeline(config, encoder=encoder) as pipe:
+    with Pipeline(config, **stages) as pipe:
         for video in dict.fromkeys(item.video for item in items):
             totals.videos += 1
             if video in failures:
@@ -258,13 +316,13 @@ def _run_indexed(items, config, encoder, failures, run, on_index, Pipeline):
         def selector(item: HaystackItem, _frames: int):
             if item.video in failures:
                 raise failures[item.video]
-            return pipe.locate(item.video, item.question)
+            return find(pipe, item)
 
         report = run_eval(items, selector, **run)
     return report, totals
 
 
-def _run_cold(items, config, encoder, failures, run, Pipeline):
+def _run_cold(items, config, stages, failures, run, Pipeline, find):
     last_question = {item.video: k for k, item in enumerate(items)}
     pipes: dict[str, Any] = {}
     position = 0
@@ -278,9 +336,9 @@ def _run_cold(items, config, encoder, failures, run, Pipeline):
             pipe = pipes.get(item.video)
             if pipe is None:  # the video's first question: an empty store of its own
                 store = Path(root) / f"store-{k}"
-                pipe = pipes[item.video] = Pipeline(config.with_overrides({"store": {"path": str(store)}}), encoder=encoder)
+                pipe = pipes[item.video] = Pipeline(config.with_overrides({"store": {"path": str(store)}}), **stages)
             try:
-                return pipe.locate(item.video, item.question)
+                return find(pipe, item)
             finally:
                 if last_question[item.video] == k:  # no later question about this video
                     pipes.pop(item.video).close()

@@ -16,6 +16,9 @@ no frame counts as 0 (``empty="zero"``, the default); ``empty="skip"`` leaves su
 the mean, as T*'s ``calculate_prf`` does. A failed item (its selector raised) always counts as 0:
 a failure never raises the average. :func:`score_predictions` scores predictions stored in the
 annotation file itself (``read_annotations(path, predicted="keyframe_timestamps")``).
+
+An item without gold keyframes (read with ``need_gold=False``, for ``longvid eval --qa``) is run but
+not scored in time: its P/R/F1 are None and it is left out of the averages (None when no item has gold).
 """
 
 from __future__ import annotations
@@ -45,9 +48,9 @@ class ItemResult(_ToDict):
     question: str
     predicted_s: list[float]
     gold_s: list[float]
-    precision: float
-    recall: float
-    f1: float
+    precision: float | None  # None: the item has no gold keyframes (see the module docstring)
+    recall: float | None
+    f1: float | None
     seconds: float  # wall time of the selector call
     cost: Cost | None = None
     error: str | None = None  # one-line error when the selector failed (counted as F1 0)
@@ -59,14 +62,15 @@ class EvalReport(_ToDict):
     strategy: str
     frames: int
     tolerance_s: float
-    precision: float
-    recall: float
-    f1: float
+    precision: float | None  # None when no item has gold keyframes
+    recall: float | None
+    f1: float | None
     failed: int
     cost: CostTotals
     items: list[ItemResult] = field(default_factory=list)
     empty: str = "zero"  # how items with no predicted frame count in the macro average
     empty_items: int = 0  # such items (failures not included)
+    scored: int = 0  # items with gold keyframes (the others are not scored in time)
 
     def empty_note(self) -> str:
         if not self.empty_items:
@@ -83,13 +87,19 @@ class EvalReport(_ToDict):
         lines = [f"{'id':<12} {'P':>5} {'R':>5} {'F1':>5} {'secs':>7}  question"]
         for r in self.items:
             mark = f"  [error: {r.error}]" if r.error else ""
-            lines.append(f"{r.id[:12]:<12} {r.precision:5.2f} {r.recall:5.2f} {r.f1:5.2f} {r.seconds:7.2f}  {r.question[:60]}{mark}")
+            lines.append(f"{r.id[:12]:<12} {score(r.precision)} {score(r.recall)} {score(r.f1)} {r.seconds:7.2f}  "
+                         f"{r.question[:60]}{mark}")
         lines.append(
-            f"{'macro':<12} {self.precision:5.2f} {self.recall:5.2f} {self.f1:5.2f} {self.cost.wall_seconds:7.2f}  "
+            f"{'macro':<12} {score(self.precision)} {score(self.recall)} {score(self.f1)} {self.cost.wall_seconds:7.2f}  "
             f"{len(self.items)} items, {self.frames} frames, strategy {self.strategy}, "
             f"{self.cost.frames_embedded} frames embedded, {self.failed} failed, {self.empty_note()}"
         )
         return "\n".join(lines)
+
+
+def score(value: float | None, width: int = 5, digits: int = 2) -> str:
+    """A P/R/F1 value for a table; "-" when there is none (no gold)."""
+    return f"{'-':>{width}}" if value is None else f"{value:{width}.{digits}f}"
 
 
 def _unpack(result: Any) -> tuple[list[float], Cost | None, str | None]:
@@ -149,10 +159,12 @@ def run_eval(
                 raise
             predicted, cost, error = [], None, exc.one_line()
         seconds = time.perf_counter() - start
-        if predicted and not item.gold_s:
+        if predicted and item.has_gold and not item.gold_s:
             raise InvalidArgumentError(f"{item.where or item.id}: its gold frame numbers are not in seconds yet",
                                        "call longvid.eval.resolve_gold(items) first")
-        score = temporal_prf(predicted, item.gold_s, tolerance_s) if predicted else TemporalScore(0.0, 0.0, 0.0)
+        temporal: TemporalScore | None = None  # no gold: not scored in time
+        if item.has_gold:
+            temporal = temporal_prf(predicted, item.gold_s, tolerance_s) if predicted else TemporalScore(0.0, 0.0, 0.0)
         results.append(
             ItemResult(
                 id=item.id,
@@ -160,9 +172,9 @@ def run_eval(
                 question=item.question,
                 predicted_s=sorted(predicted),
                 gold_s=list(item.gold_s),
-                precision=score.precision,
-                recall=score.recall,
-                f1=score.f1,
+                precision=None if temporal is None else temporal.precision,
+                recall=None if temporal is None else temporal.recall,
+                f1=None if temporal is None else temporal.f1,
                 seconds=seconds,
                 cost=cost,
                 error=error,
@@ -172,21 +184,23 @@ def run_eval(
         totals.add(cost, seconds)
         if progress is not None:
             progress(results[-1])
-    empties = [r for r in results if not r.predicted_s and r.error is None]
-    counted = [r for r in results if empty == "zero" or r.predicted_s or r.error is not None]
+    scored = [r for r in results if r.f1 is not None]
+    empties = [r for r in scored if not r.predicted_s and r.error is None]
+    counted = [r for r in scored if empty == "zero" or r.predicted_s or r.error is not None]
     mean = macro_average(TemporalScore(r.precision, r.recall, r.f1) for r in counted)
     return EvalReport(
         strategy=strategy,
         frames=frames,
         tolerance_s=float(tolerance_s),
-        precision=mean.precision,
-        recall=mean.recall,
-        f1=mean.f1,
+        precision=mean.precision if scored else None,
+        recall=mean.recall if scored else None,
+        f1=mean.f1 if scored else None,
         failed=sum(r.error is not None for r in results),
         cost=totals,
         items=results,
         empty=empty,
         empty_items=len(empties),
+        scored=len(scored),
     )
 
 

@@ -282,11 +282,20 @@ class VideoLLM:
         """Mean log-probability per token of each option text as the answer to the prepared prompt
         (multiple-choice scoring by likelihood; one forward pass per option)."""
         inputs = self.generate_inputs(prep)
-        scores = []
+        tokenized = []
         for option in options:
             ids = self.tokenizer(str(option), add_special_tokens=False)["input_ids"]
             if not ids:
                 raise InvalidArgumentError(f"option {option!r} has no tokens", "give every option some text")
+            if prep.index.numel() + len(ids) > self.context_length:
+                raise InvalidArgumentError(
+                    f"the prompt ({prep.index.numel()} tokens) and option {str(option)[:40]!r} ({len(ids)} tokens) exceed "
+                    f"the context of {self.spec.name} ({self.context_length} tokens)",
+                    "lower the token budget (--tokens) or the number of frames, or shorten the option",
+                )
+            tokenized.append(ids)
+        scores = []
+        for ids in tokenized:
             extra = torch.tensor(ids, device=self.device).unsqueeze(0)
             step = torch.arange(1, len(ids) + 1, device=self.device)
             args = dict(inputs)
@@ -349,6 +358,7 @@ class VideoLLM:
         alpha: float = 1.0,
         duration_s: float | None = None,
         fastv: Any = None,
+        options: Sequence[str] | None = None,
         **generate_kwargs: Any,
     ) -> LLMResult:
         """Answer ``question`` from ``frames`` (RGB uint8 (H, W, 3) arrays or ``Frame`` objects) at
@@ -362,7 +372,11 @@ class VideoLLM:
         (:class:`longvid.llm.fastv.FastV`) also drops visual tokens inside the decoder after its
         layer ``k``. ``generate_kwargs`` go to ``model.generate`` (e.g. ``do_sample=True``);
         decoding is greedy otherwise.
+
+        ``options`` (multiple-choice option texts): each is also scored as the answer to the same
+        prepared inputs (``option_logprobs``), in ``LLMResult.option_scores``; not with ``fastv``.
         """
+        options = checks.check_options(options, fastv=fastv is not None)
         prep = self.prepare(
             frames, timestamps_s, question, token_budget, relevance, token_method,
             merge_threshold, alpha, duration_s, max_new_tokens,
@@ -371,6 +385,12 @@ class VideoLLM:
         new_ids, first_logits = self.generate(prep, max_new_tokens, fastv=fastv, **generate_kwargs)
         self._sync()
         prep.seconds["generate"] = time.perf_counter() - start
+        option_scores = None
+        if options is not None:
+            start = time.perf_counter()
+            option_scores = self.option_logprobs(prep, options)
+            self._sync()
+            prep.seconds["options"] = time.perf_counter() - start
         unit_tokens = prep.kept.per_unit(len(prep.units))
         frame_tokens = [0] * (1 + max(f for u in prep.units for f in u.frames))
         for unit, count in zip(prep.units, unit_tokens):
@@ -392,4 +412,5 @@ class VideoLLM:
             token_account=prep.kept.account,
             first_token_logits=first_logits,
             decoder_tokens_after=self.last_fastv.get("visual_kept") if fastv is not None else None,
+            option_scores=option_scores,
         )

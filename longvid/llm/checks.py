@@ -26,6 +26,30 @@ def check_question(question: str, reserved: Iterable[str] = ()) -> str:
     return question.strip()
 
 
+def check_options(options: Sequence[str] | None, fastv: bool = False) -> list[str] | None:
+    """Multiple-choice options as a list of 2 to 26 distinct, non-empty texts (None: no options).
+
+    Not with FastV (``fastv``): the scoring forwards run the whole decoder, so their choice would
+    not be the one of the model FastV answers with.
+    """
+    if options is None:
+        return None
+    if fastv:
+        raise InvalidArgumentError("options cannot be scored with FastV (in-decoder token dropping)",
+                                   "turn FastV off ([llm] fastv_r = 0) to score options")
+    if isinstance(options, (str, bytes)) or not all(isinstance(o, str) for o in options):
+        raise InvalidArgumentError(f"options = {options!r} are invalid", "give a list of option texts")
+    out = [" ".join(o.split()) for o in options]
+    if not 2 <= len(out) <= 26:
+        raise InvalidArgumentError(f"{len(out)} options were given", "give 2 to 26 options to choose from")
+    if not all(out):
+        raise InvalidArgumentError(f"option {out.index('') + 1} is empty", "give every option some text")
+    if len(set(out)) < len(out):
+        twice = next(o for o in out if out.count(o) > 1)
+        raise InvalidArgumentError(f"option {twice!r} is given twice", "give each option once")
+    return out
+
+
 def check_budget(token_budget: int | None, context_length: int, model: str) -> None:
     if token_budget is None:
         return

@@ -18,8 +18,10 @@ class LLMResult:
     vision start/end markers) are prompt structure and counted in neither.
     ``prompt``: the exact text sent, where each frame's (or patch's) visual tokens appear as ONE
     placeholder token that expands to ``unit_tokens[i]`` copies.
-    ``seconds``: wall time of "vision" (tower + projector), "reduce" (token stage) and "generate"
-    (prefill + decoding).
+    ``seconds``: wall time of "vision" (tower + projector), "reduce" (token stage), "generate"
+    (prefill + decoding) and, when options were given, "options" (scoring them).
+    ``option_scores[i]``: mean log-probability per token of option ``i`` as the answer
+    (``VideoLLM.option_logprobs``), when options were given.
     """
 
     text: str
@@ -35,6 +37,7 @@ class LLMResult:
     model: str = ""
     token_account: dict[str, Any] | None = None  # the token stage's own accounting, when it ran
     decoder_tokens_after: int | None = None  # FastV: visual tokens left after its layer k
+    option_scores: list[float] | None = None
     first_token_logits: Any = field(default=None, repr=False)  # torch (vocab,) float32 on CPU
 
     def to_dict(self) -> dict[str, Any]:

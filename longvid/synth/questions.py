@@ -23,6 +23,9 @@ names a colour + shape that never appears but shares its colour or its shape wit
 jumping object, another object, and a third for order questions), with distractors of other
 colour + shape pairs; at most ``max_same_shape`` distractors share the jumping needle's shape
 and none of them jumps, so "the star that jumps" stays findable among a few stars.
+
+``truth_questions(truth)`` asks the same questions from a video's ground truth JSON (which holds
+no plan): the objects are its events, and a jumper's hop count is read from its recorded boxes.
 """
 
 from __future__ import annotations
@@ -104,8 +107,44 @@ def presence_question(combo: Combo) -> str:
     return f"is there a {combo.name}?"
 
 
-def _span(spec: VideoSpec, obj) -> tuple[float, float]:
-    return (spec.time_s(obj.start_frame), spec.time_s(obj.end_frame))
+@dataclass(frozen=True)
+class Subject:
+    """What a question needs of one object: which it is, what it does, and when (seconds)."""
+
+    id: str
+    colour: str
+    shape: str
+    action: str
+    role: str
+    hops: int | None  # None: a jump whose hop count could not be read (see hops_seen)
+    start_frame: int
+    end_frame: int  # exclusive
+    start_s: float
+    end_s: float
+
+    @property
+    def combo(self) -> Combo:
+        return Combo(self.colour, self.shape)
+
+
+def hops_seen(event) -> int | None:
+    """How many hops a jumping event of a ground truth makes, read from its boxes (None: unreadable).
+
+    The planner moves a jumper's box top along ``top0 - amount * |sin(pi * hops * t)|`` (t from 0
+    to 1 over the event, see ``ObjectSpec.boxes``), rounded to whole pixels. The hop count is the
+    one whose curve (amount fitted by least squares) stays within that rounding (1 px) of the
+    recorded tops; None unless exactly one of 1 to 4 fits (a jump over too few frames, at 1 fps).
+    """
+    top = np.array([v.box[1] for v in event.visible], dtype=np.float64)
+    rise = top[0] - top  # height above the ground (the first frame is on it)
+    t = np.arange(top.size) / max(top.size - 1, 1)
+    fits = []
+    for hops in range(1, len(COUNT_WORDS)):
+        curve = np.abs(np.sin(np.pi * hops * t))
+        amount = float(curve @ rise / max(curve @ curve, 1e-12))
+        if np.abs(rise - amount * curve).max() <= 1.0 + 1e-9 and amount > 2.0:
+            fits.append(hops)
+    return fits[0] if len(fits) == 1 else None
 
 
 def word_questions(
@@ -123,8 +162,38 @@ def word_questions(
     budget. ``rng`` only shuffles multiple-choice options and picks absent objects for "no"
     questions; by default it is derived from the spec's seed (same spec, same questions).
     """
-    rng = rng if rng is not None else np.random.default_rng([spec.seed, 11])
-    objects = list(spec.objects)
+    subjects = [
+        Subject(o.id, o.colour, o.shape, o.action, o.role, o.hops, o.start_frame, o.end_frame,
+                spec.time_s(o.start_frame), spec.time_s(o.end_frame))
+        for o in spec.objects
+    ]
+    return _questions(subjects, spec.seed, rng, roles, max_same_shape)
+
+
+def truth_questions(
+    truth,
+    rng: np.random.Generator | None = None,
+    *,
+    roles: tuple[str, ...] = ("needle", "distractor", "event"),
+    max_same_shape: int = 3,
+) -> list[WordQuestion]:
+    """``word_questions`` of the video a ground truth (``longvid.synth.GroundTruth``) describes: the
+    same questions, in the same order, as for the plan it was rendered from."""
+    subjects = [
+        Subject(e.id, e.colour, e.shape, e.action, e.role, hops_seen(e) if e.action == "jump" else 1,
+                e.start_frame, e.end_frame, e.start_s, e.end_s)
+        for e in truth.events
+    ]
+    return _questions(subjects, int(truth.video["seed"]), rng, roles, max_same_shape)
+
+
+def _span(obj: Subject) -> tuple[float, float]:
+    return (obj.start_s, obj.end_s)
+
+
+def _questions(objects: list[Subject], seed: int, rng: np.random.Generator | None, roles: tuple[str, ...],
+               max_same_shape: int) -> list[WordQuestion]:
+    rng = rng if rng is not None else np.random.default_rng([seed, 11])
     asked = [o for o in objects if o.role in roles]
     per_combo: dict[Combo, list] = {}
     for obj in objects:
@@ -145,17 +214,20 @@ def word_questions(
             if len(doing) == 1 and action != "appear" and doing[0] in asked and crowd <= max_same_shape:
                 obj = doing[0]
                 out.append(WordQuestion("colour", colour_question(shape, action), obj.colour,
-                                        options(obj.colour, list(COLOURS)), (obj.id,), (_span(spec, obj),)))
+                                        options(obj.colour, list(COLOURS)), (obj.id,), (_span(obj),)))
     for obj in unique:
         answer = ACTION_ANSWERS[obj.action]
         out.append(WordQuestion("action", action_question(obj.combo), answer,
-                                options(answer, list(ACTION_ANSWERS.values())), (obj.id,), (_span(spec, obj),)))
+                                options(answer, list(ACTION_ANSWERS.values())), (obj.id,), (_span(obj),)))
         if obj.action == "jump":
+            if obj.hops is None:
+                raise InvalidArgumentError(f"event {obj.id}: how many times it jumps cannot be read from its boxes",
+                                           "count questions need a jump recorded over more frames (a higher frame rate)")
             answer = COUNT_WORDS[obj.hops]
             out.append(WordQuestion("count", count_question(obj.combo), answer,
-                                    options(answer, list(COUNT_WORDS[1:4]), 3), (obj.id,), (_span(spec, obj),)))
+                                    options(answer, list(COUNT_WORDS[1:4]), 3), (obj.id,), (_span(obj),)))
         out.append(WordQuestion("presence", presence_question(obj.combo), "yes", ("yes", "no"),
-                                (obj.id,), (_span(spec, obj),)))
+                                (obj.id,), (_span(obj),)))
     for i, a in enumerate(unique):  # order: two unique objects that do not overlap in time
         for b in unique[i + 1 :]:
             if a.end_frame <= b.start_frame or b.end_frame <= a.start_frame:
@@ -164,7 +236,7 @@ def word_questions(
                 answer = f"the {first.combo.name}"
                 out.append(WordQuestion("order", order_question(pair[0].combo, pair[1].combo), answer,
                                         tuple(f"the {p.combo.name}" for p in pair), (first.id, second.id),
-                                        (_span(spec, first), _span(spec, second))))
+                                        (_span(first), _span(second))))
     present = set(per_combo)
     absent = [c for c in ALL_COMBOS if c not in present and any(c.colour == p.colour or c.shape == p.shape for p in present)]
     for k in rng.permutation(len(absent))[: max(1, len(unique))]:
@@ -242,7 +314,8 @@ def plan_qa_video(
 
 
 __all__ = [
-    "KINDS", "ACTION_ANSWERS", "COUNT_WORDS", "WordQuestion", "word_questions", "pick_questions", "plan_qa_video",
+    "KINDS", "ACTION_ANSWERS", "COUNT_WORDS", "WordQuestion", "Subject", "word_questions", "truth_questions", "hops_seen",
+    "pick_questions", "plan_qa_video",
     "answer_vocabulary", "question_vocabulary",
     "colour_question", "action_question", "order_question", "count_question", "presence_question",
 ]

@@ -206,7 +206,7 @@ def build_ground_truth(spec: VideoSpec, video_file: str) -> GroundTruth:
     return GroundTruth(video, scenes, cuts, events, qa)
 
 
-def _keyframes(event: Event) -> tuple[tuple[float, ...], tuple[int, ...]]:
+def gold_keyframes(event: Event) -> tuple[tuple[float, ...], tuple[int, ...]]:
     """Up to three gold keyframes: first, middle and last frame of the event."""
     n = len(event.visible)
     picks = sorted({0, n // 2, n - 1})
@@ -220,7 +220,7 @@ def _questions(spec: VideoSpec, video_file: str, events: list[Event]) -> list[QA
     per_combo_action = Counter((e.combo, e.action) for e in events)
     items: list[QAItem] = []
     for event in events:
-        keys_s, keys_i = _keyframes(event)
+        keys_s, keys_i = gold_keyframes(event)
         gold = (event.start_s, event.end_s)
         common = dict(video_id=video_id, event_id=event.id, needle=event.role == "needle",
                       gold_span_s=gold, keyframe_timestamps_s=keys_s, frame_indexes_video=keys_i)
