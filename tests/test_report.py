@@ -57,7 +57,7 @@ def bikes_answer(shared_video) -> Answer:
         times = np.arange(info.start_s, info.end_s, 0.25)
         scores = curve(times)
         moments = find_moments(times, scores, k=3, scenes=scenes, end_s=info.end_s)
-        selection = select_frames(times, scores, 8, "bolt", scenes=scenes)
+        selection = select_frames(times, scores, 8, "topk", scenes=scenes)
         t2 = time.perf_counter()
         frames = reader.frames_at(list(selection.timestamps_s), size=180)
         t3 = time.perf_counter()

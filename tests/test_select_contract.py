@@ -15,10 +15,13 @@ ALL = STRATEGIES.names()
 # The published methods return what the authors' code returns: at most the budget (BOLT hands a
 # frame two quantiles land on to the LLM twice, AKS rounds segment shares down).
 AT_MOST = ("aks", "bolt")
+# longvid's ``dense`` places frames inside moments between sampled times (the pipeline decodes
+# exactly those); each carries the score interpolated from its sampled neighbours.
+OFF_GRID = ("dense",)
 
 
 def test_every_builtin_is_registered():
-    assert ALL == ["aks", "aks-z", "bolt", "scene", "topk", "uniform"]
+    assert ALL == ["aks", "aks-z", "bolt", "dense", "scene", "topk", "uniform"]
 
 
 def curve(n: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -39,6 +42,11 @@ def check_selection(sel: Selection, t: np.ndarray, s: np.ndarray, budget: int, n
     else:
         assert len(times) == min(budget, t.size)
     assert np.all(np.diff(times) > 0), "sorted and unique"
+    if name in OFF_GRID:
+        step = float(np.median(np.diff(t))) if t.size > 1 else 0.0
+        assert t[0] <= times[0] and times[-1] <= t[-1] + step, "on the timeline"
+        assert np.allclose(sel.scores, np.interp(times, t, s)), "each time carries its interpolated score"
+        return
     idx = np.searchsorted(t, times)
     assert np.array_equal(t[idx], times), "only given timestamps"
     assert np.allclose(sel.scores, s[idx]), "each time carries its own score"

@@ -238,7 +238,7 @@ def test_allocate_largest_remainder_with_capacity():
 
 
 def test_unknown_strategy_and_option_refused_with_choices():
-    with pytest.raises(InvalidArgumentError, match="unknown selection strategy 'best'.*aks, aks-z, bolt, scene, topk, uniform"):
+    with pytest.raises(InvalidArgumentError, match="unknown selection strategy 'best'.*aks, aks-z, bolt, dense, scene, topk, uniform"):
         select_frames([0.0], [1.0], 1, "best")
     with pytest.raises(InvalidArgumentError, match="'topk' has no option 'power'.*min_gap_s"):
         select_frames([0.0], [1.0], 1, "topk", power=2)

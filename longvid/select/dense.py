@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from ..types import Scene, Selection
-from ._common import check_inputs, is_flat, make_selection, rank_by_score, uniform_indices
+from ._common import check_inputs, is_flat, make_selection, rank_by_score, scene_labels, uniform_indices
 
 
 def _shares(weights: np.ndarray, total: int, caps: np.ndarray) -> np.ndarray:
@@ -81,10 +81,9 @@ def select_dense(
     for name, value, low in (("ratio", ratio, 0.0), ("sharpness", sharpness, 0.0), ("min_step_s", min_step_s, 0.0)):
         if not np.isfinite(value) or value < low or (name == "ratio" and value > 1):
             raise InvalidArgumentError(f"{name} = {value!r} is invalid", "expected 0..1" if name == "ratio" else "expected 0 or more")
-    if is_flat(s) or t.size == 1:
+    if is_flat(s) or t.size == 1 or budget >= t.size:
         return make_selection(t, s, uniform_indices(t, budget), "dense")
-    scene_list = [sc for sc in scenes] if scenes is not None and len(scenes) and isinstance(scenes[0], Scene) else None
-    found = find_moments(t, s, k=moments, scenes=scene_list)
+    found = find_moments(t, s, k=moments, scenes=_shots(t, scenes))
     baseline = float(np.median(s))
     heights = np.array([m.score - baseline for m in found])
     keep = [i for i in range(len(found)) if heights[i] > 0 and heights[i] >= ratio * heights[0]]
@@ -99,12 +98,26 @@ def select_dense(
     for (a, b), n in zip(spans, counts):
         times += list(a + (np.arange(n) + 0.5) * (b - a) / n) if n else []
     chosen = np.unique(np.round(np.asarray(times, dtype=np.float64), 6))
-    if chosen.size < budget:  # budget the moments cannot hold: the best sampled frames elsewhere
-        outside = np.array([not any(a <= x <= b for a, b in spans) for x in t])
-        extra = rank_by_score(s, np.flatnonzero(outside))[: budget - chosen.size]
-        chosen = np.unique(np.concatenate([chosen, t[extra]]))
+    if chosen.size < budget:  # budget the moments cannot hold: the best sampled frames, outside them first
+        unused = np.flatnonzero(np.abs(t[:, None] - chosen[None, :]).min(axis=1) > 1e-6)
+        outside = np.array([not any(a <= x <= b for a, b in spans) for x in t[unused]], dtype=bool)
+        order = np.concatenate([rank_by_score(s, unused[outside]), rank_by_score(s, unused[~outside])])
+        chosen = np.unique(np.concatenate([chosen, t[order[: budget - chosen.size]]]))
     return Selection(
         timestamps_s=tuple(float(x) for x in chosen),
         scores=tuple(float(x) for x in np.interp(chosen, t, s)),
         strategy="dense",
     )
+
+
+def _shots(t: np.ndarray, scenes: Sequence[Scene] | np.ndarray | None) -> list[Scene] | None:
+    """Shots as spans on the sampled timeline, the same whether given as ``Scene`` objects or as
+    one scene id per frame: a shot runs from its first sampled frame to the next shot's first."""
+    if scenes is None or not len(scenes):
+        return None
+    labels = scene_labels(t, scenes)
+    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+    ends = np.r_[starts[1:], t.size]
+    step = float(np.median(np.diff(t))) if t.size > 1 else 0.0
+    return [Scene(k, float(t[a]), float(t[b]) if b < t.size else float(t[-1]) + step, int(a), int(b))
+            for k, (a, b) in enumerate(zip(starts, ends))]
