@@ -130,11 +130,13 @@ def warm(path: Path) -> None:
 
 
 def needle_videos(folder: Path, count: int, lo_min: float, hi_min: float, first_seed: int, planner=None,
-                  prefix: str = "needle") -> list:
+                  prefix: str = "needle", first: int | None = None) -> list:
     """``count`` known-answer needle videos (seeds ``first_seed`` + i) made once and cached in
     ``folder``: [(path, GroundTruth)]. Durations are spread evenly over [lo_min, hi_min] minutes
     and shuffled (seeded), so that a partial run still mixes short and long videos. ``planner``
-    (``seed, duration_s -> VideoSpec``; default ``plan_needle_video``) plans each video."""
+    (``seed, duration_s -> VideoSpec``; default ``plan_needle_video``) plans each video. ``first``:
+    make and return only the first that many of the ``count`` planned (their durations still
+    spread over the whole range)."""
     import time
 
     import numpy as np
@@ -146,7 +148,7 @@ def needle_videos(folder: Path, count: int, lo_min: float, hi_min: float, first_
     minutes_each = np.random.default_rng(first_seed).permutation(spread)
     folder.mkdir(parents=True, exist_ok=True)
     videos = []
-    for i, minutes in enumerate(round(float(m), 2) for m in minutes_each):
+    for i, minutes in enumerate(round(float(m), 2) for m in minutes_each[:first]):
         seed = first_seed + i
         path = folder / f"{prefix}_{seed}_{minutes:g}min.mp4"
         if path.is_file() and truth_path(path).is_file():
