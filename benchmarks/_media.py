@@ -129,6 +129,19 @@ def warm(path: Path) -> None:
             pass
 
 
+def tiny_search_config(overrides: dict | None = None):
+    """The ``tiny`` preset's encoder with the pipeline's DEFAULT search settings (smoothing, how
+    phrases combine, strategy, frames). The tiny preset tunes search for its video LLM (``dense``
+    frames, no smoothing); benchmarks of search and selection measure the defaults a user gets
+    with a real encoder."""
+    import dataclasses
+
+    from longvid.config import PipelineConfig
+
+    config = dataclasses.replace(PipelineConfig.from_preset("tiny"), search=PipelineConfig().search)
+    return config.with_overrides(overrides or {})
+
+
 def needle_videos(folder: Path, count: int, lo_min: float, hi_min: float, first_seed: int, planner=None,
                   prefix: str = "needle", first: int | None = None) -> list:
     """``count`` known-answer needle videos (seeds ``first_seed`` + i) made once and cached in

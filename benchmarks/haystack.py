@@ -53,7 +53,7 @@ sys.path.insert(0, str(REPO))
 from longvid.synth import GroundTruth  # noqa: E402
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-from _media import machine_note, needle_videos  # noqa: E402
+from _media import machine_note, needle_videos, tiny_search_config  # noqa: E402
 
 FIRST_SEED = 600_000
 QUICK_SEED = 600_100
@@ -84,12 +84,11 @@ def f1_of(selection, gold_s) -> dict:
 
 
 def run_video(path: Path, truth: GroundTruth, args, encoder) -> dict:
-    from longvid.config import PipelineConfig
     from longvid.pipeline import Pipeline
 
     qa = needle_question(truth)
     gold = list(qa.keyframe_timestamps_s)
-    base = PipelineConfig.from_preset("tiny").with_overrides({"embed": {"threads": args.threads}})
+    base = tiny_search_config({"embed": {"threads": args.threads}})
     row: dict = {"video": path.name, "minutes": truth.video["duration_s"] / 60, "question": qa.question, "gold_s": gold,
                  "gold_span_s": list(qa.gold_span_s), "full": {}, "cold": {}}
 
@@ -141,14 +140,13 @@ def run_video(path: Path, truth: GroundTruth, args, encoder) -> dict:
 def stored_scores(path: Path, truth: GroundTruth, args, encoder):
     """The question's score of every frame of the full index (as the pipeline computes it), for
     simulating searches without decoding: a ``longvid.eval.haystack.ScoredVideo``."""
-    from longvid.config import PipelineConfig
     from longvid.eval.haystack import ScoredVideo
     from longvid.pipeline import Pipeline
     from longvid.search.decouple import decouple_question
     from longvid.search.scoring import incremental_scorer
 
     qa = needle_question(truth)
-    cfg = PipelineConfig.from_preset("tiny").with_overrides({"store": {"path": str(args.work / "stores" / path.stem)}})
+    cfg = tiny_search_config({"store": {"path": str(args.work / "stores" / path.stem)}})
     with Pipeline(cfg, encoder=encoder) as pipe:
         record, _ = pipe.store.video_for_path(path)
         stored, vectors = pipe.store.vectors(record.id, encoder.model_id)

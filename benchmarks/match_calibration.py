@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from _media import needle_videos  # noqa: E402
+from _media import needle_videos, tiny_search_config  # noqa: E402
 
 FIRST_SEED = 700_000
 KINDS = ("present", "partial", "absent", "oov")
@@ -70,7 +70,7 @@ def measure(path: Path, truth, store: Path, rng) -> list[dict]:
     from longvid.pipeline import Pipeline
 
     rows = []
-    with Pipeline.from_preset("tiny", {"store": {"path": str(store)}}) as pipe:
+    with Pipeline(tiny_search_config({"store": {"path": str(store)}})) as pipe:
         pipe.index(path)
         for question, query, kind in questions(truth, rng):
             asked = pipe.locate(path, question)

@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO))
 from longvid.synth import GroundTruth  # noqa: E402
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-from _media import needle_videos  # noqa: E402
+from _media import needle_videos, tiny_search_config  # noqa: E402
 from longvid.synth.vocab import ALL_COMBOS, classification_prompts  # noqa: E402
 
 FIRST_SEED = 500_000
@@ -102,7 +102,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.videos < 1 or not 0 < args.min_minutes <= args.max_minutes:
         parser.error("need --videos >= 1 and 0 < --min-minutes <= --max-minutes")
 
-    from longvid.config import PipelineConfig
     from longvid.embed import load_encoder
     from longvid.indexing import decode_size, search_video
 
@@ -112,9 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     with tempfile.TemporaryDirectory() as store_dir:
         for label, model in (("tiny", "tiny"), ("random weights", str(random_dir))):
-            config = PipelineConfig.from_preset("tiny").with_overrides(
-                {"embed": {"model": model}, "store": {"path": store_dir}}
-            )
+            config = tiny_search_config({"embed": {"model": model}, "store": {"path": store_dir}})
             encoder = load_encoder(model)
             started = time.perf_counter()
             hits = {"phrase": 0, "question": 0}
