@@ -26,6 +26,9 @@ def test_presets_only_override_what_they_say():
     assert tiny.embed.model == "tiny" and tiny.answer.answerer == "grounding"
     assert dataclasses.replace(tiny, preset="defaults", embed=defaults.embed, answer=defaults.answer) == defaults
     assert PipelineConfig.from_preset("default").with_overrides({}) == dataclasses.replace(defaults, preset="default")
+    llm = PipelineConfig.from_preset("tiny-llm")
+    assert llm.embed.model == "tiny" and llm.answer.answerer == "llm" and llm.llm.model == "tiny"
+    assert llm.search.strategy == "dense" and llm.search.frames == 16 and llm.tokens.budget == 512
 
 
 def test_overrides_ignore_none_and_validate_values():

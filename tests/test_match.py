@@ -29,7 +29,7 @@ ABSENT = "when does the yellow cross grow?"
 def answers(tmp_path_factory):
     """The same questions cold (T*, a fresh store) and from a full 1 fps index."""
     store = tmp_path_factory.mktemp("match") / "store"
-    config = PipelineConfig.from_preset("tiny").with_overrides({"store": {"path": str(store)}})
+    config = PipelineConfig.from_preset("tiny").with_overrides({"store": {"path": str(store)}, "answer": {"answerer": "grounding"}})
     with Pipeline(config) as pipe:
         cold = {q: pipe.ask(DEMO, q) for q in (PRESENT, ABSENT)}
         record, _ = pipe.store.video_for_path(DEMO)
@@ -79,7 +79,7 @@ def test_the_published_tstar_reports_relevance_on_the_same_scale(answers, tmp_pa
     """T* as published ranks by calibrated confidences; the answer's timeline and moments still
     carry the frame-local relevance, so its numbers match the indexed answer's."""
     _, warm, _, _ = answers
-    config = PipelineConfig.from_preset("tiny").with_overrides({"store": {"path": str(tmp_path / "s")}, "search": {"strategy": "tstar"}})
+    config = PipelineConfig.from_preset("tiny").with_overrides({"store": {"path": str(tmp_path / "s")}, "search": {"strategy": "tstar"}, "answer": {"answerer": "grounding"}})
     with Pipeline(config) as pipe:
         cold = pipe.ask(DEMO, PRESENT)
         record, _ = pipe.store.video_for_path(DEMO)

@@ -126,7 +126,7 @@ def test_ask_cli_with_each_llm_family_on_a_real_clip(family, tmp_path, tiny_clip
 def test_ask_cli_human_output_has_answer_moments_and_account(tmp_path, tiny_clip_dir):
     code, out, err = run_cli(
         "ask", str(DEMO), "when does the red star jump?", "--preset", "tiny", "--encoder", str(tiny_clip_dir),
-        "--store", str(tmp_path / "store"), "--frames", "5",
+        "--store", str(tmp_path / "store"), "--frames", "5", "--answerer", "grounding",
     )
     assert code == 0, err
     lines = out.splitlines()

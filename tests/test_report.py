@@ -309,7 +309,7 @@ def test_report_of_a_cold_grounding_answer_end_to_end(tmp_path, cli_env):
     report = tmp_path / "r.html"
     code, out, err = run_cli(
         "ask", DEMO, "when does the red star jump?", "--preset", "tiny", "--store", tmp_path / "store", "--frames", "6",
-        "--report", report,
+        "--answerer", "grounding", "--strategy", "topk", "--report", report,
     )
     assert code == 0, err
     text = report.read_text(encoding="utf-8")
