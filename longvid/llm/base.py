@@ -101,8 +101,12 @@ class VideoLLM:
         """Read the weights (safetensors only) onto the chosen device; no-op when done already."""
         if self.model is not None:
             return
+        import sys
+
         import transformers
 
+        if not sys.stderr.isatty():  # transformers' own "Loading weights" bar: only on a terminal, like ours
+            transformers.utils.logging.disable_progress_bar()
         cls = getattr(transformers, self.model_class)
         try:
             model = cls.from_pretrained(self.spec.source, dtype=self.dtype, use_safetensors=True)
