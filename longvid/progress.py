@@ -97,3 +97,12 @@ def progress_bar(description: str, total: float | None, *, unit: str = "", enabl
     if not enabled:
         return _Off()
     return ProgressBar(description, total, unit=unit)
+
+
+def transformers_bars_follow_the_terminal() -> None:
+    """transformers draws its own "Loading weights" bar on stderr; keep it to a terminal, as every
+    longvid bar is (call just before ``from_pretrained``; transformers is imported by then)."""
+    if not sys.stderr.isatty():
+        from transformers.utils import logging
+
+        logging.disable_progress_bar()

@@ -41,6 +41,9 @@ def load(rest: str, *, device: str = "auto", batch_size: int = 32, threads: int 
         )
     from transformers import AutoModel, AutoProcessor
 
+    from ..progress import transformers_bars_follow_the_terminal
+
+    transformers_bars_follow_the_terminal()
     try:
         model = AutoModel.from_pretrained(folder, dtype="float32")
         processor = AutoProcessor.from_pretrained(folder)

@@ -101,12 +101,11 @@ class VideoLLM:
         """Read the weights (safetensors only) onto the chosen device; no-op when done already."""
         if self.model is not None:
             return
-        import sys
-
         import transformers
 
-        if not sys.stderr.isatty():  # transformers' own "Loading weights" bar: only on a terminal, like ours
-            transformers.utils.logging.disable_progress_bar()
+        from ..progress import transformers_bars_follow_the_terminal
+
+        transformers_bars_follow_the_terminal()
         cls = getattr(transformers, self.model_class)
         try:
             model = cls.from_pretrained(self.spec.source, dtype=self.dtype, use_safetensors=True)

@@ -83,13 +83,13 @@ def select_dense(
             raise InvalidArgumentError(f"{name} = {value!r} is invalid", "expected 0..1" if name == "ratio" else "expected 0 or more")
     if is_flat(s) or t.size == 1 or budget >= t.size:
         return make_selection(t, s, uniform_indices(t, budget), "dense")
-    found = find_moments(t, s, k=moments, scenes=_shots(t, scenes))
+    step = float(np.median(np.diff(t)))  # the sampling step (t has 2+ frames here)
+    found = find_moments(t, s, k=moments, scenes=_shots(t, scenes, step))
     baseline = float(np.median(s))
     heights = np.array([m.score - baseline for m in found])
     keep = [i for i in range(len(found)) if heights[i] > 0 and heights[i] >= ratio * heights[0]]
     if not keep:
         return make_selection(t, s, uniform_indices(t, budget), "dense")
-    step = float(np.median(np.diff(t)))
     spans = [(found[i].start_s - step / 2, found[i].end_s + step / 2) for i in keep]
     spans = [(max(a, float(t[0])), min(b, float(t[-1]) + step)) for a, b in spans]  # stay on the timeline
     caps = np.array([max(1, int((b - a) / min_step_s)) if min_step_s > 0 else budget for a, b in spans])
@@ -110,14 +110,14 @@ def select_dense(
     )
 
 
-def _shots(t: np.ndarray, scenes: Sequence[Scene] | np.ndarray | None) -> list[Scene] | None:
+def _shots(t: np.ndarray, scenes: Sequence[Scene] | np.ndarray | None, step: float) -> list[Scene] | None:
     """Shots as spans on the sampled timeline, the same whether given as ``Scene`` objects or as
-    one scene id per frame: a shot runs from its first sampled frame to the next shot's first."""
+    one scene id per frame: a shot runs from its first sampled frame to the next shot's first (the
+    last one a sampling ``step`` past the last frame)."""
     if scenes is None or not len(scenes):
         return None
     labels = scene_labels(t, scenes)
     starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
     ends = np.r_[starts[1:], t.size]
-    step = float(np.median(np.diff(t))) if t.size > 1 else 0.0
     return [Scene(k, float(t[a]), float(t[b]) if b < t.size else float(t[-1]) + step, int(a), int(b))
             for k, (a, b) in enumerate(zip(starts, ends))]
