@@ -7,8 +7,9 @@ on a CPU). Per question:
 1. the question's phrases (``longvid.search.decouple``), as ``ask`` embeds them;
 2. a relevance score per phrase for the frames of a 1 fps index: 1 where an object with every
    colour and shape the phrase names is on screen, 0.5 where one shares some of them, 0 else,
-   plus Gaussian noise; per-phrase z-scores combined by their max, as ``longvid.search.scoring``
-   does for the tiny preset;
+   plus Gaussian noise; per-phrase z-scores combined by the ``tiny-llm`` preset's rule (max).
+   (The pipeline combines raw cosines, not z-scores: a simulation of which frames rank high,
+   not of the numbers.)
 3. frames chosen by the ``dense`` strategy (``longvid.select``) under a budget of 8, 16 or 32,
    with its options jittered a little so the model does not depend on one exact spread;
 4. those frames rendered (``longvid.synth.render.FrameRenderer``) at the video's 320 x 180 and
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from longvid.config import PipelineConfig
 from longvid.search.decouple import decouple_question
 from longvid.search.scoring import combine_columns, normalize_columns
 from longvid.select import select_frames
@@ -54,8 +56,8 @@ def phrase_match(phrase: str, objects) -> float:
     return best
 
 
-# How the tiny preset combines a question's phrases (pipelines/tiny.toml: search.combine).
-COMBINE = "max"
+# How the preset the tiny LLM answers under combines a question's phrases (its search.combine).
+COMBINE = PipelineConfig.from_preset("tiny-llm").search.combine
 
 
 def simulated_scores(spec, question: str, times_s: np.ndarray, rng: np.random.Generator, noise: float = 0.08) -> np.ndarray:
