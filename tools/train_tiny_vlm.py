@@ -291,7 +291,7 @@ class Batcher:
         model = self.llm.model
         out = frame_tokens(self.llm, pixels)
         side = int(round((out.shape[1] - 1) ** 0.5))
-        embeds, positions, labels, objects, first_answer = [], [], [], [], []
+        embeds, positions, labels, objects, spans = [], [], [], [], []
         first = 0
         for record in records:
             n = record["count"]
@@ -320,9 +320,7 @@ class Batcher:
             target[end - len(answer) - 1 : end - 1] = torch.tensor(answer)  # each answer token from the one before
             if caption:
                 target[-len(caption) - 1 : -1] = torch.tensor(caption)
-                first_answer.append(end - len(answer) - 1)
-            else:
-                first_answer.append(end - len(answer) - 1)
+            spans.append((end - len(answer) - 1, end - 1))  # the positions that predict the answer and its end
             labels.append(target)
         length = max(e.shape[0] for e in embeds)
         batch = torch.zeros(len(embeds), length, embeds[0].shape[1])
@@ -335,8 +333,7 @@ class Batcher:
             pos[b, : e.shape[0]] = p
             lab[b, : e.shape[0]] = t
         grids = out[:, :-1].reshape(out.shape[0], side, side, -1)
-        self.answer_spans = [(a, a + len(self.llm.tokenizer(r["answer"], add_special_tokens=False)["input_ids"]) + 1)
-                             for a, r in zip(first_answer, records)]
+        self.answer_spans = spans
         return batch, mask, pos, lab, grids, objects
 
 
