@@ -188,7 +188,7 @@ class Shards:
 
     def pixels(self, i: int) -> np.ndarray:
         r = self.records[i]
-        return np.asarray(self.frames[r["shard"]][r["first"] : r["first"] + r["count"]])
+        return np.array(self.frames[r["shard"]][r["first"] : r["first"] + r["count"]])  # a writable copy, for torch
 
 
 def generate(folder: Path, seeds: range, processor, shard_videos: int = 50, progress: bool = True) -> None:

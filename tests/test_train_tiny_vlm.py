@@ -1,0 +1,97 @@
+"""tools/train_tiny_vlm.py: the pieces that decide what the tiny video LLM learns from, and one
+whole (very short) run of the script that must leave a model ``load_llm`` loads and answers with."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))
+
+import train_tiny_vlm as T  # noqa: E402
+
+from longvid.synth.vocab import COLOURS, SHAPES  # noqa: E402
+
+RED, BLUE = list(COLOURS).index("red"), list(COLOURS).index("blue")
+STAR, CIRCLE = SHAPES.index("star"), SHAPES.index("circle")
+
+
+def episode(question: str, shown_on: list[int], frames: int = 12, shape: int = STAR) -> dict:
+    """An episode whose red <shape> is on ``shown_on`` and a blue circle on every other frame."""
+    objects = [[[RED, shape, 0.5, 0.5, 0.1, 0.2]] if k in shown_on else [[BLUE, CIRCLE, 0.2, 0.2, 0.1, 0.2]]
+               for k in range(frames)]
+    return {"question": question, "count": frames, "objects": objects, "times_s": [float(k) for k in range(frames)]}
+
+
+def test_evidence_frames_spread_over_the_named_object_when_it_has_more_than_asked():
+    record = episode("what does the red star do?", [2, 4, 5, 6, 9])
+    assert T.evidence_frames(record, 3, np.random.default_rng(0)) == [2, 5, 9]
+
+
+def test_evidence_frames_keep_every_named_frame_and_fill_with_others_in_time_order():
+    record = episode("is there a red star?", [3, 7])
+    picked = T.evidence_frames(record, 5, np.random.default_rng(0))
+    assert len(picked) == 5 and picked == sorted(picked) and {3, 7} <= set(picked)
+
+
+def test_a_colour_question_names_a_shape_only_and_its_frames_are_the_evidence():
+    record = episode("what colour is the star that jumps?", [1, 8, 10])
+    assert T.evidence_frames(record, 3, np.random.default_rng(0)) == [1, 8, 10]
+
+
+def test_auxiliary_targets_put_each_object_in_the_cell_its_centre_is_in():
+    colour, shape, geometry = T.AuxiliaryHead.targets(4, [[[RED, STAR, 0.6, 0.3, 0.1, 0.2]], []])
+    cell = 1 * 4 + 2  # row int(0.3 * 4) = 1, column int(0.6 * 4) = 2
+    assert colour.shape == (32,) and int(colour[cell]) == RED and int(shape[cell]) == STAR
+    assert torch.allclose(geometry[cell], torch.tensor([0.4, 0.2, 0.1, 0.2]), atol=1e-6)
+    empty = torch.ones(32, dtype=torch.bool)
+    empty[cell] = False
+    assert (colour[empty] == len(COLOURS)).all() and (shape[empty] == len(SHAPES)).all()
+
+
+def test_the_auxiliary_loss_is_dominated_by_the_cells_that_hold_an_object():
+    """A head right about every empty cell but wrong about the one object pays most of the
+    wrong-answer loss; unweighted, the 31 right empty cells would hide it."""
+    head = T.AuxiliaryHead(4)
+    with torch.no_grad():
+        for layer in (head.colour, head.shape, head.geometry):
+            layer.weight.zero_()
+            layer.bias.zero_()
+        head.colour.bias[len(COLOURS)] = 10.0  # says "none" everywhere
+        head.shape.bias[len(SHAPES)] = 10.0
+    objects = [[[RED, STAR, 0.6, 0.3, 0.1, 0.2]], []]
+    loss = head.loss(torch.zeros(2, 4, 4, 4), objects)
+    occupied_share = 1 / (1 + 31 * T.EMPTY_CELL_WEIGHT)
+    assert loss.item() > 0.95 * 2 * 10.0 * occupied_share  # two cross-entropies of ~10 on the object's cell (unweighted: ~0.6)
+    colour_right, shape_right = head.accuracy(torch.zeros(2, 4, 4, 4), objects)
+    assert colour_right == 0.0 and shape_right == 0.0
+
+
+@pytest.mark.slow
+def test_a_short_run_writes_a_model_that_loads_and_answers(tmp_path):
+    """Two videos, a few steps of every stage: the folder has safetensors weights, a training record,
+    and loads through ``load_llm`` like a downloaded model."""
+    from longvid.llm import load_llm
+
+    out = tmp_path / "vlm"
+    code = T.main(["--out", str(out), "--data", str(tmp_path / "data"), "--videos", "2", "--held-out-videos", "1",
+                   "--vision-steps", "2", "--vision-batch", "4", "--frame-steps", "2", "--frame-batch", "2",
+                   "--steps", "3", "--batch", "2", "--curriculum-steps", "2", "--eval-every", "3"])
+    assert code == 0
+    files = {p.name for p in out.iterdir()}
+    assert {"model.safetensors", "config.json", "tokenizer.json", "training.json"} <= files
+    assert not (tmp_path / "vlm.partial").exists()
+    record = json.loads((out / "training.json").read_text())
+    assert record["complete"] and record["steps_done"] == 3 and len(record["history"]) == 1
+    assert set(record["vision_held_out_objects_read"]) == {"colour", "shape"}
+    llm = load_llm(str(out), device="cpu")
+    assert llm.family == "llava_onevision"
+    frames = [np.zeros((180, 320, 3), np.uint8)] * 2
+    answer = llm.answer(frames, [0.0, 1.0], "is there a red star?", max_new_tokens=3)
+    assert isinstance(answer.text, str)
