@@ -95,3 +95,11 @@ def test_a_short_run_writes_a_model_that_loads_and_answers(tmp_path):
     frames = [np.zeros((180, 320, 3), np.uint8)] * 2
     answer = llm.answer(frames, [0.0, 1.0], "is there a red star?", max_new_tokens=3)
     assert isinstance(answer.text, str)
+
+    # the diagnostics of tools/probe_tiny_vlm.py run on the same cache
+    import probe_tiny_vlm
+
+    read = probe_tiny_vlm.probe_shapes(out, tmp_path / "data", frames=32, seed=0)
+    assert read["objects"] >= 10 and 0.0 <= read["colour"] <= 1.0 and 0.0 <= read["shape"] <= 1.0
+    rate = probe_tiny_vlm.text_presence(out, tmp_path / "data", steps=2, batch=2, lr=1e-3, task="copy", seed=0)
+    assert 0.0 <= rate <= 1.0

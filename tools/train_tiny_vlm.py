@@ -29,8 +29,8 @@ Stages, because on 2 CPU cores every step counts:
 4. ``--steps``: the whole model on episodes, the vision tower frozen (its forward pass has no
    backward), the projector and decoder trained on the answer (loss on the answer words and the
    end-of-turn token only), a second "what is there?" turn describing the episode's objects, plus
-   ``--aux-weight`` times the auxiliary loss. The first ``--curriculum-steps`` cut each episode to
-   its evidence frames (``evidence_frames``), 4 at first and up to 32. Half the episodes drop a
+   ``--aux-weight`` times the auxiliary loss. Optionally the first ``--curriculum-steps`` cut each
+   episode to its evidence frames (``evidence_frames``), 4 at first and up to 32. Half the episodes drop a
    random share (up to 90 %) of the visual tokens, keeping their positions, as the token stage
    does. New data shards written while training are picked up at each evaluation.
 
@@ -428,8 +428,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--frame-batch", type=int, default=48)
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--curriculum-steps", type=int, default=1500,
-                   help="the first steps cut episodes to their evidence frames: 4 at first, growing to 32")
+    p.add_argument("--curriculum-steps", type=int, default=0,
+                   help="the first steps cut episodes to their evidence frames: 4 at first, growing to 32 (off by default: "
+                        "it did not raise held-out accuracy in the one run that tried it, 0.35-0.44 over 1,250 steps)")
     p.add_argument("--lr", type=float, default=1.5e-3)
     p.add_argument("--aux-weight", type=float, default=0.2, help="weight of the per-token auxiliary loss in the main stage")
     p.add_argument("--threads", type=int, default=2)
