@@ -12,7 +12,10 @@ of 56 x 56 pixels giving 16 visual tokens per frame (per temporal patch for Qwen
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))  # the LLaVA-OneVision builder
 
 FAMILIES = ("llava_onevision", "qwen2_5_vl", "qwen3_vl", "smolvlm")
 
@@ -100,38 +103,11 @@ def _text_kwargs(tokenizer) -> dict:
 
 
 def _llava_onevision(tokenizer):
-    from transformers import (
-        LlavaOnevisionConfig,
-        LlavaOnevisionForConditionalGeneration,
-        LlavaOnevisionImageProcessor,
-        LlavaOnevisionProcessor,
-        LlavaOnevisionVideoProcessor,
-    )
+    from train_tiny_vlm import llava_onevision
 
-    patch = 7  # 56 / 7 = 8 x 8 patches, pooled to 4 x 4 = 16 tokens per frame
-    config = LlavaOnevisionConfig(
-        vision_config=dict(
-            model_type="siglip_vision_model", hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-            num_attention_heads=2, image_size=FRAME_PX, patch_size=patch,
-        ),
-        text_config=dict(model_type="qwen2", **_text_kwargs(tokenizer)),
-        image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
-        video_token_id=tokenizer.convert_tokens_to_ids("<video>"),
-        vision_feature_select_strategy="full",
-        vision_feature_layer=-1,
-        image_grid_pinpoints=[[FRAME_PX, FRAME_PX]],
-        tie_word_embeddings=True,
-    )
-    size = {"height": FRAME_PX, "width": FRAME_PX}
-    processor = LlavaOnevisionProcessor(
-        image_processor=LlavaOnevisionImageProcessor(size=size, image_grid_pinpoints=[[FRAME_PX, FRAME_PX]]),
-        video_processor=LlavaOnevisionVideoProcessor(size=size),
-        tokenizer=tokenizer,
-        num_image_tokens=(FRAME_PX // patch) ** 2,
-        vision_feature_select_strategy="full",
-        chat_template=_QWEN_TEMPLATE,
-    )
-    return LlavaOnevisionForConditionalGeneration(config), processor
+    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2)
+    # 56 / 7 = 8 x 8 patches, pooled to 4 x 4 = 16 tokens per frame
+    return llava_onevision(tokenizer, FRAME_PX, 7, vision, _text_kwargs(tokenizer), _QWEN_TEMPLATE)
 
 
 def _qwen_text(tokenizer, head_dim: int) -> dict:

@@ -52,11 +52,10 @@ def probe_shapes(model_folder: Path, data: Path, frames: int, seed: int) -> dict
     with torch.no_grad():
         for start in range(0, frames, 64):
             pixels, objects = frames_with_objects(shards, min(64, frames - start), rng, normalise, llm.processor)
-            out = frame_tokens(llm, pixels)[:, :-1]
-            side = round((out.shape[1]) ** 0.5)
-            colour, shape, _ = AuxiliaryHead.targets(side, objects)
+            grids = frame_tokens(llm, pixels)[0]
+            colour, shape, _ = AuxiliaryHead.targets(grids.shape[1], objects)
             has = colour != len(COLOURS)
-            tokens.append(out.reshape(colour.numel(), -1)[has])
+            tokens.append(grids.reshape(colour.numel(), -1)[has])
             colours.append(colour[has])
             shapes.append(shape[has])
     x = torch.cat(tokens)

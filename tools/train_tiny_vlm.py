@@ -108,8 +108,11 @@ def build_tokenizer():
     )
 
 
-def build_model_folder(folder: Path, seed: int) -> None:
-    """A randomly initialised model + processor written with save_pretrained."""
+def llava_onevision(tokenizer, frame_px: int, patch: int, vision: dict, text: dict, chat_template: str):
+    """A randomly initialised ``LlavaOnevisionForConditionalGeneration`` and its processor: a SigLIP
+    tower of ``vision`` sizes at ``frame_px`` square (``patch`` px patches), a Qwen2 decoder of
+    ``text`` settings, every frame one video of ``(frame_px / patch)^2`` tokens before pooling.
+    (The tests' tiny random models are built by this same function.)"""
     from transformers import (
         LlavaOnevisionConfig,
         LlavaOnevisionForConditionalGeneration,
@@ -118,29 +121,35 @@ def build_model_folder(folder: Path, seed: int) -> None:
         LlavaOnevisionVideoProcessor,
     )
 
-    tokenizer = build_tokenizer()
     config = LlavaOnevisionConfig(
-        vision_config=dict(model_type="siglip_vision_model", image_size=FRAME_PX, patch_size=PATCH, **ARCH["vision"]),
-        text_config=dict(model_type="qwen2", vocab_size=len(tokenizer), eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id, **ARCH["text"]),
+        vision_config=dict(model_type="siglip_vision_model", image_size=frame_px, patch_size=patch, **vision),
+        text_config=dict(model_type="qwen2", **text),
         image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
         video_token_id=tokenizer.convert_tokens_to_ids("<video>"),
         vision_feature_select_strategy="full",
         vision_feature_layer=-1,
-        image_grid_pinpoints=[[FRAME_PX, FRAME_PX]],
+        image_grid_pinpoints=[[frame_px, frame_px]],
         tie_word_embeddings=True,
     )
-    torch.manual_seed(seed)
-    model = LlavaOnevisionForConditionalGeneration(config)
-    size = {"height": FRAME_PX, "width": FRAME_PX}
+    size = {"height": frame_px, "width": frame_px}
     processor = LlavaOnevisionProcessor(
-        image_processor=LlavaOnevisionImageProcessor(size=size, image_grid_pinpoints=[[FRAME_PX, FRAME_PX]]),
+        image_processor=LlavaOnevisionImageProcessor(size=size, image_grid_pinpoints=[[frame_px, frame_px]]),
         video_processor=LlavaOnevisionVideoProcessor(size=size),
         tokenizer=tokenizer,
-        num_image_tokens=(FRAME_PX // PATCH) ** 2,
+        num_image_tokens=(frame_px // patch) ** 2,
         vision_feature_select_strategy="full",
-        chat_template=CHAT_TEMPLATE,
+        chat_template=chat_template,
     )
+    return LlavaOnevisionForConditionalGeneration(config), processor
+
+
+def build_model_folder(folder: Path, seed: int) -> None:
+    """A randomly initialised model + processor written with save_pretrained."""
+    tokenizer = build_tokenizer()
+    text = dict(vocab_size=len(tokenizer), eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+                **ARCH["text"])
+    torch.manual_seed(seed)
+    model, processor = llava_onevision(tokenizer, FRAME_PX, PATCH, ARCH["vision"], text, CHAT_TEMPLATE)
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.save_pretrained(folder)
@@ -206,12 +215,15 @@ class AuxiliaryHead(torch.nn.Module):
                 float((self.shape(flat[has]).argmax(-1) == shape[has]).float().mean()))
 
 
-def frame_tokens(llm, pixels: torch.Tensor) -> torch.Tensor:
-    """(frames, 3, H, W) normalised pixels -> (frames, side * side + 1, D): each frame encoded as a
-    one-frame video, its pooled grid then LLaVA-OneVision's newline, as the answer path does."""
-    return llm.model.model.get_video_features(
+def frame_tokens(llm, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(frames, 3, H, W) normalised pixels -> each frame encoded as a one-frame video, as the answer
+    path does: its pooled token grid (frames, side, side, D) and LLaVA-OneVision's newline after it
+    (frames, 1, D)."""
+    out = llm.model.model.get_video_features(
         pixel_values_videos=pixels.unsqueeze(1), vision_feature_layer=-1, vision_feature_select_strategy="full"
     ).pooler_output
+    side = round((out.shape[1] - 1) ** 0.5)
+    return out[:, :-1].reshape(out.shape[0], side, side, -1), out[:, -1:]
 
 
 DESCRIBE_QUESTION = "what is there?"
@@ -299,9 +311,6 @@ class Batcher:
         self.drop_probability = drop_probability
         self.eos = llm.tokenizer.eos_token_id
 
-    def pixels(self, indices: list[int]) -> torch.Tensor:
-        return torch.cat([self.normalise(self.llm.processor, self.shards.pixels(i)) for i in indices])
-
     def prompt_ids(self, question: str, times: list[float]):
         from longvid.llm.assemble import Unit
         from longvid.llm.prompt import chat_prompt
@@ -344,17 +353,15 @@ class Batcher:
         from longvid.llm.assemble import Kept, Unit, build_embeds, expand_placeholders, keep_index
 
         model = self.llm.model
-        out = frame_tokens(self.llm, pixels)
-        side = int(round((out.shape[1] - 1) ** 0.5))
+        grids, newlines = frame_tokens(self.llm, pixels)
         embeds, positions, labels, objects, spans = [], [], [], [], []
         first = 0
         for record in records:
             n = record["count"]
-            feats = out[first : first + n]
-            first += n
             objects += record["objects"]
-            units = [Unit(grid=feats[k, :-1].reshape(side, side, -1), frames=(k,), timestamps_s=(t,), tail=feats[k, -1:])
+            units = [Unit(grid=grids[first + k], frames=(k,), timestamps_s=(t,), tail=newlines[first + k])
                      for k, t in enumerate(record["times_s"])]
+            first += n
             ids = self.prompt_ids(record["question"], record["times_s"])
             answer = self.llm.tokenizer(record["answer"], add_special_tokens=False)["input_ids"] + [self.eos]
             second = self.llm.tokenizer(f"\n<|im_start|>user\n{DESCRIBE_QUESTION}<|im_end|>\n<|im_start|>assistant\n",
@@ -387,7 +394,6 @@ class Batcher:
             mask[b, : e.shape[0]] = 1
             pos[b, : e.shape[0]] = p
             lab[b, : e.shape[0]] = t
-        grids = out[:, :-1].reshape(out.shape[0], side, side, -1)
         self.answer_spans = spans
         return batch, mask, pos, lab, grids, objects
 
@@ -502,9 +508,7 @@ def train_vision(llm, batcher, held_batcher, head, args, rng, log) -> dict[str, 
     check = frames_with_objects(held_batcher.shards, 256, np.random.default_rng(5), batcher.normalise, llm.processor)
 
     def held_out() -> dict[str, float]:
-        out = frame_tokens(llm, check[0])
-        side = int(round((out.shape[1] - 1) ** 0.5))
-        colour, shape = head.accuracy(out[:, :-1].reshape(out.shape[0], side, side, -1), check[1])
+        colour, shape = head.accuracy(frame_tokens(llm, check[0])[0], check[1])
         return {"colour": round(colour, 4), "shape": round(shape, 4)}
 
     losses = []
@@ -514,9 +518,7 @@ def train_vision(llm, batcher, held_batcher, head, args, rng, log) -> dict[str, 
         for group in optimizer.param_groups:
             group["lr"] = cosine_lr(step, args.vision_steps, args.lr)
         pixels, objects = frames_with_objects(batcher.shards, args.vision_batch, rng, batcher.normalise, llm.processor)
-        out = frame_tokens(llm, pixels)
-        side = int(round((out.shape[1] - 1) ** 0.5))
-        loss = head.loss(out[:, :-1].reshape(out.shape[0], side, side, -1), objects)
+        loss = head.loss(frame_tokens(llm, pixels)[0], objects)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -539,8 +541,8 @@ def center_projector(llm, batcher, rng, frames: int = 512) -> float:
     shards = batcher.shards
     picks = rng.integers(len(shards), size=frames)
     pixels = torch.cat([batcher.normalise(llm.processor, shards.pixels(int(e))[:1]) for e in picks])
-    out = frame_tokens(llm, pixels)[:, :-1]
-    mean = out.reshape(-1, out.shape[-1]).mean(0)
+    grids = frame_tokens(llm, pixels)[0]
+    mean = grids.reshape(-1, grids.shape[-1]).mean(0)
     llm.model.model.multi_modal_projector.linear_2.bias -= mean
     return float(mean.norm())
 
