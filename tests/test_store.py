@@ -388,6 +388,25 @@ def test_concurrent_writers_serialise(tmp_path):
         assert report.ok and report.videos == 12 and report.vectors == 12 * 200
 
 
+def test_a_new_store_opened_while_another_connection_reads_it_waits_instead_of_failing(tmp_path):
+    # Two batches started together on a new store: the switch to WAL needs the file to itself, and
+    # SQLite refuses it at once (no busy wait) while another connection is about to write to it.
+    import threading
+    import time
+
+    root = tmp_path / "store"
+    root.mkdir()
+    other = sqlite3.connect(root / "store.sqlite3", isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # as the other batch's first write would
+    threading.Timer(0.5, lambda: other.execute("COMMIT")).start()
+    started = time.monotonic()
+    with Store.open(root) as s:
+        assert s.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert s.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
+    assert time.monotonic() - started >= 0.4  # it waited for the reader
+    other.close()
+
+
 def test_sigkill_during_writes_leaves_a_consistent_store(tmp_path):
     root = tmp_path / "store"
     Store.open(root).close()

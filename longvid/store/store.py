@@ -64,7 +64,7 @@ class Store(ReadMixin, WriteMixin, MaintenanceMixin, ArchiveIndexMixin, BatchMix
                 self._refuse_lost_database("holds no store tables")
             self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             self.conn.execute("PRAGMA foreign_keys = ON")
-            mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = _use_wal(self.conn)
             if mode.lower() != "wal":
                 raise StoreError(f"{self.db_file}: SQLite cannot use WAL journaling here (got {mode})", "put the store on a local disk")
             self.conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable at checkpoints, never corrupt
@@ -288,6 +288,20 @@ class Store(ReadMixin, WriteMixin, MaintenanceMixin, ArchiveIndexMixin, BatchMix
             (video_id,),
         )
         return [r[0] for r in rows]
+
+
+def _use_wal(conn: sqlite3.Connection) -> str:
+    """Switch a new database to WAL; returns the journal mode it then has. The switch needs the
+    file to itself and SQLite answers "locked" at once, without its busy handler, while another
+    connection has a new store open too (two batches started together): wait for it here."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            return conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorname", "") != "SQLITE_BUSY" or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def path_key(path: str | os.PathLike) -> str:
