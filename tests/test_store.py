@@ -9,6 +9,8 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -388,12 +390,9 @@ def test_concurrent_writers_serialise(tmp_path):
         assert report.ok and report.videos == 12 and report.vectors == 12 * 200
 
 
-def test_a_new_store_opened_while_another_connection_reads_it_waits_instead_of_failing(tmp_path):
+def test_a_new_store_opened_while_another_connection_is_about_to_write_it_waits_instead_of_failing(tmp_path):
     # Two batches started together on a new store: the switch to WAL needs the file to itself, and
     # SQLite refuses it at once (no busy wait) while another connection is about to write to it.
-    import threading
-    import time
-
     root = tmp_path / "store"
     root.mkdir()
     other = sqlite3.connect(root / "store.sqlite3", isolation_level=None, check_same_thread=False)
@@ -403,7 +402,7 @@ def test_a_new_store_opened_while_another_connection_reads_it_waits_instead_of_f
     with Store.open(root) as s:
         assert s.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert s.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
-    assert time.monotonic() - started >= 0.4  # it waited for the reader
+    assert time.monotonic() - started >= 0.4  # it waited for the other connection's write
     other.close()
 
 
