@@ -15,6 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 
 import train_tiny_vlm as T  # noqa: E402
+from vlm_episodes import Shards  # noqa: E402
 
 from longvid.synth.vocab import COLOURS, SHAPES  # noqa: E402
 
@@ -74,7 +75,7 @@ def test_the_auxiliary_loss_is_dominated_by_the_cells_that_hold_an_object():
 
 
 @pytest.mark.slow
-def test_a_short_run_writes_a_model_that_loads_and_answers(tmp_path):
+def test_a_short_run_writes_a_model_that_loads_and_answers(tmp_path, capsys):
     """Two videos, a few steps of every stage: the folder has safetensors weights, a training record,
     and loads through ``load_llm`` like a downloaded model."""
     from longvid.llm import load_llm
@@ -103,6 +104,47 @@ def test_a_short_run_writes_a_model_that_loads_and_answers(tmp_path):
     assert read["objects"] >= 10 and 0.0 <= read["colour"] <= 1.0 and 0.0 <= read["shape"] <= 1.0
     rate = probe_tiny_vlm.text_presence(out, tmp_path / "data", steps=2, batch=2, lr=1e-3, task="copy", seed=0)
     assert 0.0 <= rate <= 1.0
+    held = probe_tiny_vlm.symbolic(tmp_path / "data", steps=2, batch=2, lr=1e-3, frames=4, kind=None, seed=0, eval_every=2)
+    assert 0.0 <= held["all"] <= 1.0 and set(held) - {"all"} <= {"action", "colour", "count", "order", "presence"}
+
+    # --init without the vision stage continues the projector as trained: it is not centred again
+    bias = llm.model.model.multi_modal_projector.linear_2.bias.detach().clone()
+    offset = T.center_projector(llm, T.Batcher(llm, Shards(tmp_path / "data" / "train"), np.random.default_rng(0)),
+                                np.random.default_rng(0))
+    assert offset > 0.1  # what re-centring would have moved it by
+    capsys.readouterr()
+    assert T.main(["--out", str(tmp_path / "more"), "--data", str(tmp_path / "data"), "--videos", "2",
+                   "--held-out-videos", "1", "--init", str(out), "--vision-steps", "0", "--frame-steps", "0",
+                   "--steps", "1", "--batch", "2"]) == 0
+    assert "centred" not in capsys.readouterr().out
+    continued = load_llm(str(tmp_path / "more"), device="cpu")
+    continued.load_weights()
+    moved = (continued.model.model.multi_modal_projector.linear_2.bias - bias).abs().max().item()
+    assert moved < 0.01  # one optimiser step at most, not the offset
+
+
+def test_symbolic_cells_put_an_objects_words_in_the_cell_its_centre_is_in(tmp_path):
+    """The perfect-perception probe's visual tokens: red + star (+ its place) in row 0, column 2 of a
+    4 x 4 grid for an object centred at (0.6, 0.1); the shared empty vector everywhere else."""
+    import probe_tiny_vlm
+
+    from longvid.llm import load_llm
+
+    T.build_model_folder(tmp_path, seed=0)
+    llm = load_llm(str(tmp_path), device="cpu", dtype="float32")
+    llm.load_weights()
+    cells = probe_tiny_vlm.SymbolicCells(llm)
+    with torch.no_grad():
+        grids, newlines = cells([[[RED, STAR, 0.6, 0.1, 0.1, 0.2]], []])
+        embed = llm.model.get_input_embeddings()
+        ids = llm.tokenizer.convert_tokens_to_ids(["red", "star"])
+        expected = embed(torch.tensor(ids)).sum(0) + cells.geometry(torch.tensor([0.4, 0.4, 0.1, 0.2]))
+    dim = llm.model.config.text_config.hidden_size
+    assert grids.shape == (2, 4, 4, dim) and newlines.shape == (2, 1, dim)
+    torch.testing.assert_close(grids[0, 0, 2], expected)
+    others = torch.ones(2, 4, 4, dtype=torch.bool)
+    others[0, 0, 2] = False
+    assert torch.equal(grids[others], cells.empty.detach().expand(31, dim))
 
 
 @pytest.mark.slow

@@ -24,7 +24,8 @@ Stages, because on 2 CPU cores every step counts:
    colour and shape of the object centred there (or none), its centre and size. Empty cells weigh
    ``EMPTY_CELL_WEIGHT`` (0.1) in the loss; the log prints the held-out share of objects whose
    colour and shape the head reads right.
-2. The projector's shared offset removed (``center_projector``).
+2. The projector's shared offset removed (``center_projector``), after stage 1 only: a run continued
+   with ``--init`` and no stage 1 keeps the projector its decoder was trained with.
 3. ``--frame-steps``: one-frame "what is there?" episodes (the objects, left to right).
 4. ``--steps``: the whole model on episodes, the vision tower frozen (its forward pass has no
    backward), the projector and decoder trained on the answer (loss on the answer words and the
@@ -300,6 +301,16 @@ def evidence_frames(record: dict, count: int, rng: np.random.Generator) -> list[
     return sorted(shows + [int(k) for k in rng.choice(others, size=count - len(shows), replace=False)])
 
 
+def cut_to_evidence(record: dict, max_frames: int | None, rng: np.random.Generator) -> tuple[dict, list[int]]:
+    """The episode cut to at most ``max_frames`` of its frames (``evidence_frames``; None keeps
+    all), and which frames it kept."""
+    if max_frames is None or record["count"] <= max_frames:
+        return record, list(range(record["count"]))
+    keep = evidence_frames(record, max_frames, rng)
+    return {**record, "count": len(keep), "times_s": [record["times_s"][k] for k in keep],
+            "objects": [record["objects"][k] for k in keep]}, keep
+
+
 _NAMED = __import__("re").compile(rf"\b((?:{'|'.join(COLOURS)}) (?:{'|'.join(SHAPES)}))\b")
 
 
@@ -329,12 +340,8 @@ class Batcher:
         ``max_frames``: cut each episode to at most that many frames (``evidence_frames``)."""
         records, pixels = [], []
         for i in indices:
-            record, frames = self.shards.records[i], self.shards.pixels(i)
-            if max_frames is not None and record["count"] > max_frames:
-                keep = evidence_frames(record, max_frames, self.rng)
-                record = {**record, "count": len(keep), "times_s": [record["times_s"][k] for k in keep],
-                          "objects": [record["objects"][k] for k in keep]}
-                frames = frames[keep]
+            record, keep = cut_to_evidence(self.shards.records[i], max_frames, self.rng)
+            frames = self.shards.pixels(i)[keep]
             records.append(record)
             pixels.append(self.normalise(self.llm.processor, frames))
         return self.build(records, torch.cat(pixels), drop, self.describe)
@@ -355,10 +362,13 @@ class Batcher:
         return self.build(records, torch.cat(pixels), drop=False, with_description=False)
 
     def build(self, records: list[dict], pixels: torch.Tensor, drop: bool, with_description: bool):
+        return self.assemble(records, *frame_tokens(self.llm, pixels), drop, with_description)
+
+    def assemble(self, records: list[dict], grids: torch.Tensor, newlines: torch.Tensor, drop: bool, with_description: bool):
+        """The batch from every frame's token grid and newline (the records' frames in order)."""
         from longvid.llm.assemble import Kept, Unit, build_embeds, expand_placeholders, keep_index
 
         model = self.llm.model
-        grids, newlines = frame_tokens(self.llm, pixels)
         embeds, positions, labels, objects, spans = [], [], [], [], []
         first = 0
         for record in records:
@@ -596,8 +606,9 @@ def main(argv: list[str] | None = None) -> int:
     vision_reading = train_vision(llm, batcher, held_batcher, head, args, rng, log) if args.vision_steps else {}
     vision_seconds = time.perf_counter() - started
 
-    offset = center_projector(llm, batcher, rng)
-    log(f"visual tokens centred (removed a shared offset of norm {offset:.2f})")
+    if args.vision_steps:  # a projector trained further (--init without stage 1) keeps the offset its decoder reads
+        offset = center_projector(llm, batcher, rng)
+        log(f"visual tokens centred (removed a shared offset of norm {offset:.2f})")
     model.model.vision_tower.requires_grad_(False)
     optimizer = optimizer_for([model, head], args.lr)
     for step in range(args.frame_steps):  # stage 2a: single frames, "what is there?"
