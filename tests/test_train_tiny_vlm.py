@@ -46,6 +46,63 @@ def test_a_colour_question_names_a_shape_only_and_its_frames_are_the_evidence():
     assert T.evidence_frames(record, 3, np.random.default_rng(0)) == [1, 8, 10]
 
 
+def jumping_then_still() -> dict:
+    """A red star jumping (its centre bobs) on frames 0-3, a blue circle standing still on 6-9."""
+    objects = [[[RED, STAR, 0.5, 0.5 - 0.08 * (k % 2), 0.1, 0.2]] if k < 4 else
+               [[BLUE, CIRCLE, 0.2, 0.2, 0.1, 0.2]] if 6 <= k < 10 else [] for k in range(12)]
+    return {"question": "is there a red star?", "answer": "yes", "count": 12, "objects": objects,
+            "times_s": [float(k) for k in range(12)]}
+
+
+def test_frame_questions_are_answered_from_what_the_frames_show():
+    record = jumping_then_still()
+    asked = T.frame_questions(record, 100, np.random.default_rng(0))
+    assert len(asked) == len(set(asked)) and record["question"] not in {q for q, _ in asked}
+    answers = dict(asked)
+    assert answers["is there a blue circle?"] == "yes"
+    assert answers["what does the red star do?"] == "jumps" and answers["what does the blue circle do?"] == "stays still"
+    assert answers["what colour is the star that jumps?"] == "red"
+    order = [q for q in answers if q.startswith("which appears first")]
+    assert len(order) == 1 and answers[order[0]] == "the red star"
+    absent = {q for q, a in asked if a == "no"}
+    assert absent and all(q.startswith("is there a ") for q in absent)
+    for q in absent:  # never an object that is there; always one sharing its colour or its shape
+        colour, shape = q.removeprefix("is there a ").rstrip("?").split()
+        assert f"{colour} {shape}" not in ("red star", "blue circle")
+        assert colour in ("red", "blue") or shape in ("star", "circle")
+    assert "what colour is the circle that stays still?" not in answers  # standing still is not asked by colour
+    picked = T.frame_questions(record, 3, np.random.default_rng(1))
+    assert len(picked) == 3 and set(picked) <= set(asked)
+    assert T.frame_questions({**record, "objects": [[] for _ in range(12)]}, 3, np.random.default_rng(0)) == []
+
+
+def test_extra_questions_are_further_turns_with_the_loss_on_their_replies_only(tmp_path):
+    """The first turn is the episode's own question (what ``ask`` sends); each further turn's
+    reply, then the description, is supervised; the answer span scores the first answer alone."""
+    from longvid.llm import load_llm
+
+    T.build_model_folder(tmp_path, seed=0)
+    llm = load_llm(str(tmp_path), device="cpu", dtype="float32")
+    llm.load_weights()
+    record = jumping_then_still()
+    dim = llm.model.config.text_config.hidden_size
+    grids, newlines = torch.zeros(12, 4, 4, dim), torch.zeros(12, 1, dim)
+    plain = T.Batcher(llm, None, np.random.default_rng(0)).assemble([record], grids, newlines, False, True)
+    batcher = T.Batcher(llm, None, np.random.default_rng(0), extra_questions=3)
+    with_extra = batcher.assemble([record], grids, newlines, False, True)
+    turns = T.frame_questions(record, 3, np.random.default_rng(0))
+    tok = llm.tokenizer
+    supervised = with_extra[3][0][with_extra[3][0] != -100]
+    expected = [tok(text, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+                for text in ["yes", *(a for _, a in turns), T.describe(record)]]
+    assert supervised.tolist() == [t for part in expected for t in part]
+    start, end = batcher.answer_spans[0]
+    assert with_extra[3][0][start:end].tolist() == expected[0]
+    # the prompt up to the first answer is the same with or without the further turns
+    assert torch.equal(with_extra[0][0, : end + 1], plain[0][0, : end + 1])
+    assert with_extra[0].shape[1] > plain[0].shape[1]
+
+
 def test_auxiliary_targets_put_each_object_in_the_cell_its_centre_is_in():
     colour, shape, geometry = T.AuxiliaryHead.targets(4, [[[RED, STAR, 0.6, 0.3, 0.1, 0.2]], []])
     cell = 1 * 4 + 2  # row int(0.3 * 4) = 1, column int(0.6 * 4) = 2

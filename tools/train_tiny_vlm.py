@@ -273,6 +273,41 @@ def describe(record: dict) -> str:
     return " , ".join(parts) if parts else "no"
 
 
+def frame_questions(record: dict, count: int, rng: np.random.Generator) -> list[tuple[str, str]]:
+    """Up to ``count`` more (question, answer) pairs about an episode, answered from what its frames
+    show (``tracks``, ``motion``), in the wording of the five kinds but never counting (hops cannot
+    be told reliably from the frames a selection keeps): "is there a red star?" (yes for an object
+    seen, no for a colour + shape not seen that shares its colour or shape with one seen), "what
+    does the red star do?", "which appears first, the red star or the blue circle?" (two objects
+    seen one after the other) and "what colour is the star that jumps?" (the one star seen
+    jumping). Each pair picks a kind at random among those the frames allow, so one episode
+    teaches several questions for the cost of a few more text tokens."""
+    seen = tracks(record)
+    names = [name for name, _ in seen]
+    doing = {name: motion(frames) for name, frames in seen}
+    pools: dict[str, list[tuple[str, str]]] = {"yes": [(f"is there a {n}?", "yes") for n in names]}
+    pools["no"] = [(f"is there a {c} {s}?", "no") for c in COLOURS for s in SHAPES if f"{c} {s}" not in doing
+                   and any(n.split()[0] == c or n.split()[1] == s for n in names)]
+    pools["action"] = [(f"what does the {n} do?", d) for n, d in doing.items() if d]
+    span = {name: (frames[0][0], frames[-1][0]) for name, frames in seen}
+    pools["order"] = [(f"which appears first, the {a} or the {b}?" if rng.random() < 0.5 else
+                       f"which appears first, the {b} or the {a}?", f"the {a}")
+                      for a in names for b in names if span[a][1] < span[b][0]]
+    pools["colour"] = []
+    for shape in SHAPES:
+        for verb in {d for n, d in doing.items() if d and d != "stays still" and n.split()[1] == shape}:
+            crowd = [n for n in names if n.split()[1] == shape]
+            who = [n for n in crowd if doing[n] == verb]
+            if len(who) == 1 and len(crowd) <= 3:
+                pools["colour"].append((f"what colour is the {shape} that {verb}?", who[0].split()[0]))
+    pools = {k: [qa for qa in dict.fromkeys(pool) if qa[0] != record["question"]] for k, pool in pools.items()}
+    picked: list[tuple[str, str]] = []
+    while len(picked) < count and (kinds := [k for k, pool in pools.items() if pool]):
+        pool = pools[kinds[int(rng.integers(len(kinds)))]]
+        picked.append(pool.pop(int(rng.integers(len(pool)))))
+    return picked
+
+
 def usable(record: dict) -> bool:
     """Whether the frames show what the question needs (the simulated selection can miss)."""
     named = [m for m in _NAMED.findall(record["question"])]
@@ -317,11 +352,13 @@ _NAMED = __import__("re").compile(rf"\b((?:{'|'.join(COLOURS)}) (?:{'|'.join(SHA
 class Batcher:
     """Turns episodes into model inputs with the answer path's own assembly code."""
 
-    def __init__(self, llm, shards, rng: np.random.Generator, drop_probability: float = 0.5, describe: bool = True):
+    def __init__(self, llm, shards, rng: np.random.Generator, drop_probability: float = 0.5, describe: bool = True,
+                 extra_questions: int = 0):
         from vlm_episodes import normalise
 
         self.llm, self.shards, self.rng = llm, shards, rng
         self.describe = describe
+        self.extra_questions = extra_questions
         self.answer_spans: list[tuple[int, int]] = []
         self.normalise = normalise
         self.drop_probability = drop_probability
@@ -334,6 +371,14 @@ class Batcher:
         dummy = [Unit(grid=torch.zeros(1, 1, 1), frames=(i,), timestamps_s=(t,)) for i, t in enumerate(times)]
         prompt = chat_prompt(self.llm.processor, self.llm.prompt_body(dummy, question, None))
         return self.llm.tokenizer(prompt)["input_ids"]
+
+    def reply_ids(self, text: str) -> list[int]:
+        return self.llm.tokenizer(text, add_special_tokens=False)["input_ids"] + [self.eos]
+
+    def turn_ids(self, question: str) -> list[int]:
+        """A further user turn and the assistant's opening, as the chat template writes them."""
+        return self.llm.tokenizer(f"\n<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n",
+                                  add_special_tokens=False)["input_ids"]
 
     def __call__(self, indices: list[int], drop: bool = True, max_frames: int | None = None):
         """(inputs_embeds, attention mask, positions, labels, grids of every frame, their objects).
@@ -378,11 +423,18 @@ class Batcher:
                      for k, t in enumerate(record["times_s"])]
             first += n
             ids = self.prompt_ids(record["question"], record["times_s"])
-            answer = self.llm.tokenizer(record["answer"], add_special_tokens=False)["input_ids"] + [self.eos]
-            second = self.llm.tokenizer(f"\n<|im_start|>user\n{DESCRIBE_QUESTION}<|im_end|>\n<|im_start|>assistant\n",
-                                        add_special_tokens=False)["input_ids"] if with_description else []
-            caption = self.llm.tokenizer(describe(record), add_special_tokens=False)["input_ids"] + [self.eos] if second else []
-            layout = expand_placeholders(ids + answer + second + caption, self.llm.placeholder_id, units)
+            answer = self.reply_ids(record["answer"])
+            # after the episode's own answer (so the first turn is exactly what ``ask`` sends): more
+            # turns on the same frames, each (prompt, reply) with the loss on the reply
+            turns = [(q, a) for q, a in frame_questions(record, self.extra_questions, self.rng)] if self.extra_questions else []
+            if with_description:
+                turns.append((DESCRIBE_QUESTION, describe(record)))
+            segments = [(answer, True)]
+            for question, reply in turns:
+                segments += [(self.turn_ids(question), False), (self.reply_ids(reply), True)]
+            tail = [t for seg, _ in segments for t in seg]
+            supervised = torch.tensor([on for seg, on in segments for _ in seg])
+            layout = expand_placeholders(ids + tail, self.llm.placeholder_id, units)
             kept = Kept.everything(units)
             if drop and self.rng.random() < self.drop_probability:
                 share = self.rng.uniform(0.1, 1.0)
@@ -393,11 +445,10 @@ class Batcher:
             embeds.append(build_embeds(model.get_input_embeddings(), layout, units, kept, index, visual_at))
             positions.append(index)
             target = torch.full((index.numel(),), -100, dtype=torch.long)
-            end = index.numel() - len(second) - len(caption)  # just after the answer
-            target[end - len(answer) - 1 : end - 1] = torch.tensor(answer)  # each answer token from the one before
-            if caption:
-                target[-len(caption) - 1 : -1] = torch.tensor(caption)
-            spans.append((end - len(answer) - 1, end - 1))  # the positions that predict the answer and its end
+            start = index.numel() - len(tail)  # the text after the last visual token is always kept
+            # each reply token is predicted from the position before it
+            target[start - 1 + torch.nonzero(supervised).squeeze(1)] = torch.tensor(tail)[supervised]
+            spans.append((start - 1, start - 1 + len(answer)))  # the positions that predict the answer and its end
             labels.append(target)
         length = max(e.shape[0] for e in embeds)
         batch = torch.zeros(len(embeds), length, embeds[0].shape[1])
@@ -452,6 +503,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--curriculum-steps", type=int, default=0,
                    help="the first steps cut episodes to their evidence frames: 4 at first, growing to 32 (off by default: "
                         "it did not raise held-out accuracy in the one run that tried it, 0.35-0.44 over 1,250 steps)")
+    p.add_argument("--extra-questions", type=int, default=0,
+                   help="more questions per training episode after its own, answered from what its frames show (frame_questions)")
     p.add_argument("--lr", type=float, default=1.5e-3)
     p.add_argument("--aux-weight", type=float, default=0.2, help="weight of the per-token auxiliary loss in the main stage")
     p.add_argument("--threads", type=int, default=2)
@@ -462,6 +515,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--init", type=Path, default=None, help="start from this model folder's weights (e.g. a checkpoint)")
     p.add_argument("--frame-px", type=int, default=FRAME_PX, help="the vision tower's input size (8 x 8 patches of it)")
     args = p.parse_args(argv)
+    if args.extra_questions < 0:
+        p.error(f"--extra-questions = {args.extra_questions} must be 0 or more")
     for name in ("videos", "held_out_videos", "steps", "batch", "threads", "eval_every", "vision_batch"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} = {getattr(args, name)} must be at least 1")
@@ -597,7 +652,7 @@ def main(argv: list[str] | None = None) -> int:
     model = llm.model
     model.train()
     rng = np.random.default_rng(args.seed)
-    batcher = Batcher(llm, train, rng)
+    batcher = Batcher(llm, train, rng, extra_questions=args.extra_questions)
     held_batcher = Batcher(llm, held, np.random.default_rng(0))
     random_accuracy = held_out_accuracy(llm, held_batcher)
     log(f"{'initial' if args.init else 'random'} weights: held-out accuracy {random_accuracy}")
