@@ -3,6 +3,7 @@
     python benchmarks/answer_quality.py                      # 40 videos of 2-30 min, 200 questions
     python benchmarks/answer_quality.py --first 20 --per-kind 2   # 20 of those 40 videos, 2 of each kind: ~200
     python benchmarks/answer_quality.py --videos 4 --max-minutes 4    # a quick look
+    python benchmarks/answer_quality.py --first 28 --per-kind 2 --model bench_out/vlm-run --work bench_out/aq-run  # a candidate
 
 Videos: ``plan_qa_video`` haystacks (seeds 600000 + i, below the training seed range, so never
 seen in training), durations spread over 2-30 minutes, made once and cached in --work. Five
@@ -128,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-minutes", type=float, default=30.0)
     parser.add_argument("--work", type=Path, default=REPO / "bench_out" / "answer_quality", help="videos and results")
     parser.add_argument("--seed", type=int, default=0, help="question choice")
+    parser.add_argument("--model", default="tiny",
+                        help="the video LLM to ask: the shipped tiny one, or a folder tools/train_tiny_vlm.py wrote (a candidate)")
     args = parser.parse_args(argv)
     if args.videos < 1 or not 0 < args.min_minutes <= args.max_minutes:
         parser.error("need --videos >= 1 and 0 < --min-minutes <= --max-minutes")
@@ -146,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     items = questions_for(videos, args.seed, args.per_kind)
     methods = [m for m in ("pool", "kcenter", "relevance", "hybrid") if m in SAMPLERS]
     methods += [m for m in SAMPLERS.names() if m not in methods]
-    config = PipelineConfig.from_preset("tiny-llm").with_overrides({"store": {"path": str(args.work / "store")}})
+    config = PipelineConfig.from_preset("tiny-llm").with_overrides(
+        {"store": {"path": str(args.work / "store")}, "llm": {"model": args.model}})
     results: dict[str, dict] = {}
 
     def record(label, group, share, kind, ok, prefill, sent):
@@ -200,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise(results)
     report(summary, items, videos, index_seconds, args)
     args.work.mkdir(parents=True, exist_ok=True)
-    (args.work / "results.json").write_text(json.dumps({"summary": summary, "machine": machine_note(),
+    (args.work / "results.json").write_text(json.dumps({"summary": summary, "model": args.model, "machine": machine_note(),
                                                          "questions": len(items)}, indent=2) + "\n")
     plot(summary, args.work / "accuracy_vs_tokens.png")
     return 0

@@ -28,7 +28,8 @@ assembled into the prompt by the training script's own code and trained like its
 (same batch, learning rate, token dropping and "what is there?" turn). ``--frames N`` cuts each
 episode to N evidence frames (a 4-frame step costs a quarter of a full one); ``--kind`` trains
 and scores one question kind. Prints exact-match per kind over the last 100 training episodes
-and on the held-out episodes (cut the same way) every ``--eval-every`` steps.
+and on the held-out episodes (cut the same way) every ``--eval-every`` steps;
+``--extra-questions N`` asks N more questions per episode as the training script can.
 
 All three read the episode cache ``tools/train_tiny_vlm.py`` writes (``--data``).
 """
@@ -182,7 +183,7 @@ class SymbolicCells(torch.nn.Module):
 
 
 def symbolic(data: Path, steps: int, batch: int, lr: float, frames: int | None, kind: str | None, seed: int,
-             eval_every: int) -> dict[str, float]:
+             eval_every: int, extra_questions: int = 0) -> dict[str, float]:
     """Trains a fresh decoder on the episodes with ``SymbolicCells`` for eyes; returns the last
     held-out exact-match per kind."""
     import tempfile
@@ -199,7 +200,8 @@ def symbolic(data: Path, steps: int, batch: int, lr: float, frames: int | None, 
     cells = SymbolicCells(llm)
     rng = np.random.default_rng(seed)
     train, held = Shards(data / "train"), Shards(data / "held-out")
-    batcher, held_batcher = T.Batcher(llm, train, rng), T.Batcher(llm, held, np.random.default_rng(0))
+    batcher = T.Batcher(llm, train, rng, extra_questions=extra_questions)
+    held_batcher = T.Batcher(llm, held, np.random.default_rng(0))
 
     def episodes(shards) -> list[np.ndarray]:
         return [g[[shards.records[i]["kind"] == kind for i in g]] if kind else g for g in T.buckets(shards).values()]
@@ -268,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     y.add_argument("--frames", type=int, default=None, help="cut each episode to this many evidence frames")
     y.add_argument("--kind", choices=("action", "colour", "count", "order", "presence"), default=None)
     y.add_argument("--eval-every", type=int, default=500)
+    y.add_argument("--extra-questions", type=int, default=0, help="as tools/train_tiny_vlm.py --extra-questions")
     for q in (s, t, y):
         q.add_argument("--data", type=Path, default=REPO / "bench_out" / "tiny-vlm-data")
         q.add_argument("--seed", type=int, default=0)
@@ -277,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         print(probe_shapes(args.model, args.data, args.frames, args.seed))
     elif args.check == "symbolic":
         print({"held_out": symbolic(args.data, args.steps, args.batch, args.lr, args.frames, args.kind, args.seed,
-                                    args.eval_every)})
+                                    args.eval_every, args.extra_questions)})
     else:
         print({"task": args.task, "exact_last_100_steps": text_presence(
             args.model, args.data, args.steps, args.batch, args.lr, args.task, args.seed, args.initializer_range)})
