@@ -29,8 +29,10 @@ Stages, because on 2 CPU cores every step counts:
 3. ``--frame-steps``: one-frame "what is there?" episodes (the objects, left to right).
 4. ``--steps``: the whole model on episodes, the vision tower frozen (its forward pass has no
    backward), the projector and decoder trained on the answer (loss on the answer words and the
-   end-of-turn token only), a second "what is there?" turn describing the episode's objects, plus
-   ``--aux-weight`` times the auxiliary loss. Optionally the first ``--curriculum-steps`` cut each
+   end-of-turn token only), up to ``--extra-questions`` (6) further questions about the same frames
+   (``frame_questions``: yes/no presence, action, order, colour; each reply supervised, a few text
+   tokens each, so one pass over the frames teaches several answers), a "what is there?" turn
+   describing the episode's objects, plus ``--aux-weight`` times the auxiliary loss. Optionally the first ``--curriculum-steps`` cut each
    episode to its evidence frames (``evidence_frames``), 4 at first and up to 32. Half the episodes drop a
    random share (up to 90 %) of the visual tokens, keeping their positions, as the token stage
    does. New data shards written while training are picked up at each evaluation.
@@ -498,13 +500,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--vision-batch", type=int, default=64, help="frames per vision step")
     p.add_argument("--frame-steps", type=int, default=600, help="steps on single frames ('what is there?') before episodes")
     p.add_argument("--frame-batch", type=int, default=48)
-    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--steps", type=int, default=5500)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--curriculum-steps", type=int, default=0,
                    help="the first steps cut episodes to their evidence frames: 4 at first, growing to 32 (off by default: "
                         "it did not raise held-out accuracy in the one run that tried it, 0.35-0.44 over 1,250 steps)")
-    p.add_argument("--extra-questions", type=int, default=0,
-                   help="more questions per training episode after its own, answered from what its frames show (frame_questions)")
+    p.add_argument("--extra-questions", type=int, default=6,
+                   help="more questions per training episode after its own, answered from what its frames show (frame_questions); "
+                        "0: only the episode's own question")
     p.add_argument("--lr", type=float, default=1.5e-3)
     p.add_argument("--aux-weight", type=float, default=0.2, help="weight of the per-token auxiliary loss in the main stage")
     p.add_argument("--threads", type=int, default=2)
