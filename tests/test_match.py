@@ -124,7 +124,8 @@ def test_caption_z_depends_on_the_frame_alone_and_on_no_cosine_scale():
     frames = unit(np.vstack([text + 0.1 * rng.normal(size=(1, 8)), rng.normal(size=(5, 8))]))
     z = caption_z(frames, text, nulls)
     assert z[0] > 3 and np.all(z[1:] < z[0])  # the frame that looks like the text stands out
-    np.testing.assert_array_equal(caption_z(frames[3:], text, nulls), z[3:])  # other frames change nothing
+    # other frames change nothing (to the last bits: BLAS may round a 3-row product differently from a 6-row one)
+    np.testing.assert_allclose(caption_z(frames[3:], text, nulls), z[3:], rtol=1e-12, atol=0)
     # by hand: (cosine - median of the null cosines) / (1.4826 x their median absolute deviation)
     cos_null = frames[0] @ nulls.T
     centre = np.median(cos_null)
