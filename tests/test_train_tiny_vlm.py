@@ -202,6 +202,13 @@ def test_symbolic_cells_put_an_objects_words_in_the_cell_its_centre_is_in(tmp_pa
     others = torch.ones(2, 4, 4, dtype=torch.bool)
     others[0, 0, 2] = False
     assert torch.equal(grids[others], cells.empty.detach().expand(31, dim))
+    # --absolute-geometry: the same cell, holding the place in the frame (x 10) instead of in the cell
+    absolute = probe_tiny_vlm.SymbolicCells(llm, absolute=True)
+    with torch.no_grad():
+        grids, _ = absolute([[[RED, STAR, 0.6, 0.1, 0.1, 0.2]], []])
+        expected = embed(torch.tensor(ids)).sum(0) + absolute.geometry(torch.tensor([6.0, 1.0, 1.0, 2.0]))
+    torch.testing.assert_close(grids[0, 0, 2], expected)
+    assert torch.equal(grids[others], absolute.empty.detach().expand(31, dim))
 
 
 @pytest.mark.slow

@@ -29,7 +29,8 @@ assembled into the prompt by the training script's own code and trained like its
 episode to N evidence frames (a 4-frame step costs a quarter of a full one); ``--kind`` trains
 and scores one question kind. Prints exact-match per kind over the last 100 training episodes
 and on the held-out episodes (cut the same way) every ``--eval-every`` steps;
-``--extra-questions N`` asks N more questions per episode as the training script can.
+``--extra-questions N`` asks N more questions per episode as the training script can;
+``--absolute-geometry`` states each object's place in the frame, not in its cell.
 
 All three read the episode cache ``tools/train_tiny_vlm.py`` writes (``--data``).
 """
@@ -155,11 +156,12 @@ class SymbolicCells(torch.nn.Module):
     its ground-truth objects (``AuxiliaryHead.targets``: the cell each object's centre is in) and
     a newline token. An object's cell is the decoder's embedding of its colour word plus that of
     its shape word plus a learned projection of [x, y within the cell, w, h]; empty cells share
-    one learned vector."""
+    one learned vector. ``absolute``: [x, y in the frame, w, h] x 10 instead (where the object is
+    stated outright, at a scale near a word embedding's)."""
 
-    def __init__(self, llm, side: int = 4):
+    def __init__(self, llm, side: int = 4, absolute: bool = False):
         super().__init__()
-        self.side = side
+        self.side, self.absolute = side, absolute
         self.embed = llm.model.get_input_embeddings().forward  # not a submodule: the decoder owns its weights
         ids = llm.tokenizer.convert_tokens_to_ids
         self.register_buffer("colour_ids", torch.tensor([ids(c) for c in COLOURS]))
@@ -174,6 +176,12 @@ class SymbolicCells(torch.nn.Module):
         from train_tiny_vlm import AuxiliaryHead
 
         colour, shape, geometry = AuxiliaryHead.targets(self.side, objects)
+        if self.absolute:
+            cell = torch.arange(self.side, dtype=geometry.dtype)
+            grid = geometry.reshape(len(objects), self.side, self.side, 4).clone()
+            grid[..., 0] = (grid[..., 0] + cell[None, None, :]) / self.side
+            grid[..., 1] = (grid[..., 1] + cell[None, :, None]) / self.side
+            geometry = grid.reshape(-1, 4) * 10.0
         has = colour < len(COLOURS)
         named = (self.embed(self.colour_ids[colour.clamp(max=len(COLOURS) - 1)])
                  + self.embed(self.shape_ids[shape.clamp(max=len(SHAPES) - 1)]) + self.geometry(geometry))
@@ -183,7 +191,7 @@ class SymbolicCells(torch.nn.Module):
 
 
 def symbolic(data: Path, steps: int, batch: int, lr: float, frames: int | None, kind: str | None, seed: int,
-             eval_every: int, extra_questions: int = 0) -> dict[str, float]:
+             eval_every: int, extra_questions: int = 0, absolute: bool = False) -> dict[str, float]:
     """Trains a fresh decoder on the episodes with ``SymbolicCells`` for eyes; returns the last
     held-out exact-match per kind."""
     import tempfile
@@ -197,7 +205,7 @@ def symbolic(data: Path, steps: int, batch: int, lr: float, frames: int | None, 
         T.build_model_folder(Path(folder), seed)
         llm = load_llm(folder, device="cpu", dtype="float32")
         llm.load_weights()
-    cells = SymbolicCells(llm)
+    cells = SymbolicCells(llm, absolute=absolute)
     rng = np.random.default_rng(seed)
     train, held = Shards(data / "train"), Shards(data / "held-out")
     batcher = T.Batcher(llm, train, rng, extra_questions=extra_questions)
@@ -271,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     y.add_argument("--kind", choices=("action", "colour", "count", "order", "presence"), default=None)
     y.add_argument("--eval-every", type=int, default=500)
     y.add_argument("--extra-questions", type=int, default=0, help="as tools/train_tiny_vlm.py --extra-questions")
+    y.add_argument("--absolute-geometry", action="store_true",
+                   help="cells hold [x, y in the frame, w, h] x 10 instead of [x, y within the cell, w, h]")
     for q in (s, t, y):
         q.add_argument("--data", type=Path, default=REPO / "bench_out" / "tiny-vlm-data")
         q.add_argument("--seed", type=int, default=0)
@@ -280,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         print(probe_shapes(args.model, args.data, args.frames, args.seed))
     elif args.check == "symbolic":
         print({"held_out": symbolic(args.data, args.steps, args.batch, args.lr, args.frames, args.kind, args.seed,
-                                    args.eval_every, args.extra_questions)})
+                                    args.eval_every, args.extra_questions, args.absolute_geometry)})
     else:
         print({"task": args.task, "exact_last_100_steps": text_presence(
             args.model, args.data, args.steps, args.batch, args.lr, args.task, args.seed, args.initializer_range)})
