@@ -175,13 +175,9 @@ class SymbolicCells(torch.nn.Module):
     def forward(self, objects: list[list[list[float]]]) -> tuple[torch.Tensor, torch.Tensor]:
         from train_tiny_vlm import AuxiliaryHead
 
-        colour, shape, geometry = AuxiliaryHead.targets(self.side, objects)
+        colour, shape, geometry = AuxiliaryHead.targets(self.side, objects, in_cell=not self.absolute)
         if self.absolute:
-            cell = torch.arange(self.side, dtype=geometry.dtype)
-            grid = geometry.reshape(len(objects), self.side, self.side, 4).clone()
-            grid[..., 0] = (grid[..., 0] + cell[None, None, :]) / self.side
-            grid[..., 1] = (grid[..., 1] + cell[None, :, None]) / self.side
-            geometry = grid.reshape(-1, 4) * 10.0
+            geometry = geometry * 10.0
         has = colour < len(COLOURS)
         named = (self.embed(self.colour_ids[colour.clamp(max=len(COLOURS) - 1)])
                  + self.embed(self.shape_ids[shape.clamp(max=len(SHAPES) - 1)]) + self.geometry(geometry))

@@ -32,10 +32,10 @@ Stages, because on 2 CPU cores every step counts:
    end-of-turn token only), up to ``--extra-questions`` (6) further questions about the same frames
    (``frame_questions``: yes/no presence, action, order, colour; each reply supervised, a few text
    tokens each, so one pass over the frames teaches several answers), a "what is there?" turn
-   describing the episode's objects, plus ``--aux-weight`` times the auxiliary loss. Optionally the first ``--curriculum-steps`` cut each
-   episode to its evidence frames (``evidence_frames``), 4 at first and up to 32. Half the episodes drop a
-   random share (up to 90 %) of the visual tokens, keeping their positions, as the token stage
-   does. New data shards written while training are picked up at each evaluation.
+   describing the episode's objects, plus ``--aux-weight`` times the auxiliary loss. Optionally
+   the first ``--curriculum-steps`` cut each episode to its evidence frames (``evidence_frames``),
+   4 at first and up to 32. Half the episodes drop a random share (up to 90 %) of the visual
+   tokens, keeping their positions, as the token stage does. New data shards written while training are picked up at each evaluation.
 
 Seeds: training videos use seeds from ``TRAINING_SEED_BASE + 10^8`` up; the held-out check uses
 ``TRAINING_SEED_BASE + 2 * 10^8`` up (both far from the tiny CLIP's); benchmarks and tests use
@@ -183,9 +183,10 @@ class AuxiliaryHead(torch.nn.Module):
         self.geometry = torch.nn.Linear(dim, 4)
 
     @staticmethod
-    def targets(side: int, objects: list[list[list[float]]]):
+    def targets(side: int, objects: list[list[list[float]]], in_cell: bool = True):
         """Per cell: colour and shape ids (the "none" class where no object is centred), and the
-        centred object's [x, y within the cell, w, h]; the largest object wins a shared cell."""
+        centred object's [x, y within the cell, w, h] (``in_cell=False``: [x, y in the frame, w, h]);
+        the largest object wins a shared cell."""
         n = len(objects)
         colour = torch.full((n, side, side), len(COLOURS), dtype=torch.long)
         shape = torch.full((n, side, side), len(SHAPES), dtype=torch.long)
@@ -194,7 +195,8 @@ class AuxiliaryHead(torch.nn.Module):
             for c, s, cx, cy, w, h in sorted(found, key=lambda o: o[4] * o[5]):
                 col, row = min(int(cx * side), side - 1), min(int(cy * side), side - 1)
                 colour[f, row, col], shape[f, row, col] = int(c), int(s)
-                geometry[f, row, col] = torch.tensor([cx * side - col, cy * side - row, w, h])
+                x, y = (cx * side - col, cy * side - row) if in_cell else (cx, cy)
+                geometry[f, row, col] = torch.tensor([x, y, w, h])
         return colour.reshape(-1), shape.reshape(-1), geometry.reshape(-1, 4)
 
     def loss(self, grid: torch.Tensor, objects: list[list[list[float]]]) -> torch.Tensor:
